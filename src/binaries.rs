@@ -1,0 +1,288 @@
+//! Finding server binaries: `valkey-server` and `redis-server` on PATH, in the
+//! well-known Homebrew and Linux package paths, and under our own
+//! `bin/valkey/<version>/` downloads. Valkey is preferred.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::Serialize;
+
+use crate::error::{ErrorCode, Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Valkey,
+    Redis,
+    Dragonfly,
+    Unknown,
+}
+
+impl Flavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavor::Valkey => "valkey",
+            Flavor::Redis => "redis",
+            Flavor::Dragonfly => "dragonfly",
+            Flavor::Unknown => "unknown",
+        }
+    }
+}
+
+/// Where we found a binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BinarySource {
+    /// The `binary` option.
+    Option,
+    Path,
+    Homebrew,
+    System,
+    /// Downloaded by claude-mem into `<dataDir>/bin/valkey/<version>/`.
+    Download,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerBinary {
+    pub path: PathBuf,
+    pub flavor: Flavor,
+    pub version: String,
+    pub source: BinarySource,
+}
+
+const NAMES: [&str; 2] = ["valkey-server", "redis-server"];
+const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
+const SYSTEM_DIRS: [&str; 1] = ["/usr/bin"];
+
+/// Every usable server binary, best first: Valkey before Redis, newer before older,
+/// then by where it was found (our download, PATH, Homebrew, system). A file that
+/// does not answer `--version` like a server is left out.
+pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<ServerBinary> {
+    let mut candidates: Vec<(PathBuf, BinarySource)> = Vec::new();
+    candidates.extend(downloaded(data_dir));
+    if let Some(path_var) = path_var {
+        for dir in std::env::split_paths(path_var) {
+            for name in NAMES {
+                candidates.push((dir.join(name), BinarySource::Path));
+            }
+        }
+    }
+    for (dirs, source) in [
+        (&HOMEBREW_DIRS[..], BinarySource::Homebrew),
+        (&SYSTEM_DIRS[..], BinarySource::System),
+    ] {
+        for dir in dirs {
+            for name in NAMES {
+                candidates.push((Path::new(dir).join(name), source));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut found: Vec<ServerBinary> = candidates
+        .into_iter()
+        .filter(|(p, _)| is_executable(p))
+        // The same file reached twice (PATH and /usr/bin, or a symlink) is one binary.
+        .filter(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+        .filter_map(|(p, source)| inspect(&p, source).ok())
+        .collect();
+    found.sort_by(|a, b| {
+        rank(a.flavor)
+            .cmp(&rank(b.flavor))
+            .then_with(|| version_key(&b.version).cmp(&version_key(&a.version)))
+    });
+    found
+}
+
+/// The binary to run: the explicit one if given (it must work), else the best found.
+pub fn choose(
+    explicit: Option<&Path>,
+    data_dir: &Path,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<ServerBinary> {
+    if let Some(path) = explicit {
+        return inspect(path, BinarySource::Option);
+    }
+    detect(data_dir, path_var)
+        .into_iter()
+        .next()
+        .ok_or_else(no_server_binary)
+}
+
+/// Runs `<path> --version` and reads flavor and version from its answer.
+pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
+    let output = Command::new(path)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| {
+            StoreError::new(
+                ErrorCode::NoServerBinary,
+                format!(
+                    "{} cannot be run ({e}). Give the path of a valkey-server or redis-server binary.",
+                    path.display()
+                ),
+            )
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let (flavor, version) = parse_version(&text).ok_or_else(|| {
+        let err = String::from_utf8_lossy(&output.stderr);
+        StoreError::new(
+            ErrorCode::BinaryIncompatible,
+            format!(
+                "{} --version did not answer like a server: {}",
+                path.display(),
+                first_line(if text.trim().is_empty() { &err } else { &text })
+            ),
+        )
+    })?;
+    Ok(ServerBinary {
+        path: path.to_path_buf(),
+        flavor,
+        version,
+        source,
+    })
+}
+
+/// `Valkey server v=8.0.1 sha=…` / `Redis server v=7.0.15 sha=…`.
+pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
+    let line = text.lines().find(|l| l.contains(" v="))?;
+    let flavor = if line.starts_with("Valkey") {
+        Flavor::Valkey
+    } else if line.starts_with("Redis") {
+        Flavor::Redis
+    } else {
+        return None;
+    };
+    let version = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("v="))?
+        .to_string();
+    version_key(&version).map(|_| (flavor, version))
+}
+
+/// `"7.0.15"` → `[7, 0, 15]` for ordering; `None` if it is not a version.
+pub fn version_key(v: &str) -> Option<Vec<u32>> {
+    let parts: Option<Vec<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
+    parts.filter(|p| !p.is_empty())
+}
+
+fn rank(flavor: Flavor) -> u8 {
+    match flavor {
+        Flavor::Valkey => 0,
+        Flavor::Redis => 1,
+        _ => 2,
+    }
+}
+
+fn downloaded(data_dir: &Path) -> Vec<(PathBuf, BinarySource)> {
+    let root = data_dir.join("bin").join("valkey");
+    let Ok(entries) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .flat_map(|e| {
+            [
+                e.path().join("bin").join("valkey-server"),
+                e.path().join("valkey-server"),
+            ]
+        })
+        .map(|p| (p, BinarySource::Download))
+        .collect()
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("(no output)").chars().take(200).collect()
+}
+
+/// The install command for this platform, for messages that must say what to run.
+pub fn install_hint() -> String {
+    if cfg!(target_os = "macos") {
+        "Install one with `brew install valkey`, or run `npx claude-mem-store install`.".into()
+    } else if cfg!(target_os = "linux") {
+        let managers: [(&str, &str); 6] = [
+            ("apt-get", "sudo apt-get install -y valkey-server (Debian 12: redis-server, or valkey-server from bookworm-backports)"),
+            ("dnf", "sudo dnf install -y valkey"),
+            ("yum", "sudo yum install -y redis"),
+            ("apk", "sudo apk add valkey"),
+            ("pacman", "sudo pacman -S --noconfirm valkey"),
+            ("brew", "brew install valkey"),
+        ];
+        managers
+            .iter()
+            .find(|(tool, _)| which::which(tool).is_ok())
+            .map(|(_, cmd)| format!("Install one with `{cmd}`, or run `npx claude-mem-store install`."))
+            .unwrap_or_else(|| "Run `npx claude-mem-store install` to download Valkey into ~/.claude-mem/bin.".into())
+    } else {
+        "On Windows use Docker (mode docker) or an existing server (mode external with CLAUDE_MEM_REDIS_URL).".into()
+    }
+}
+
+pub fn no_server_binary() -> StoreError {
+    StoreError::new(
+        ErrorCode::NoServerBinary,
+        format!(
+            "no valkey-server or redis-server was found on PATH, in /opt/homebrew/bin, /usr/local/bin, /usr/bin or ~/.claude-mem/bin. {}",
+            install_hint()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_server_version_lines() {
+        assert_eq!(
+            parse_version("Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=1"),
+            Some((Flavor::Valkey, "8.0.1".into()))
+        );
+        assert_eq!(
+            parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0"),
+            Some((Flavor::Redis, "7.0.15".into()))
+        );
+        assert_eq!(parse_version("bash, version 5"), None);
+        assert_eq!(parse_version("Redis server v=garbage"), None);
+    }
+
+    #[test]
+    fn versions_order_numerically() {
+        assert!(version_key("7.10.0") > version_key("7.9.9"));
+        assert_eq!(version_key("x"), None);
+    }
+
+    #[test]
+    fn a_non_server_binary_is_refused() {
+        let e = inspect(Path::new("/bin/true"), BinarySource::Option).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BinaryIncompatible);
+        let e = inspect(Path::new("/nonexistent/valkey-server"), BinarySource::Option).unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoServerBinary);
+    }
+
+    #[test]
+    fn empty_search_finds_nothing_in_an_empty_dir() {
+        let d = std::env::temp_dir().join(format!("cms-bin-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let found: Vec<_> = detect(&d, Some(d.as_os_str()))
+            .into_iter()
+            .filter(|b| b.source == BinarySource::Path || b.source == BinarySource::Download)
+            .collect();
+        assert!(found.is_empty());
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}

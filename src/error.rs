@@ -1,0 +1,107 @@
+//! Errors with a stable `code` and a message that tells the user what to do next.
+//!
+//! Every failure the addon reports to JavaScript goes through [`StoreError`]. The
+//! `code` strings are a public contract (see design.md): never change what one means.
+
+use std::fmt;
+
+/// The stable error codes. `as_str` is what JavaScript sees as `err.code`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadUrl,
+    BadSettings,
+    BadOption,
+    NoServerBinary,
+    PortInUse,
+    StartFailed,
+    Timeout,
+    Unreachable,
+    Auth,
+    VersionTooOld,
+    EvictionPolicy,
+    LuaUnavailable,
+    ClusterPrefix,
+    Checksum,
+    UnsafeArchive,
+    BinaryIncompatible,
+    NeedsSudo,
+    NotOwned,
+    DockerUnavailable,
+    LockTimeout,
+    Unsupported,
+    Io,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadUrl => "E_BAD_URL",
+            ErrorCode::BadSettings => "E_BAD_SETTINGS",
+            ErrorCode::BadOption => "E_BAD_OPTION",
+            ErrorCode::NoServerBinary => "E_NO_SERVER_BINARY",
+            ErrorCode::PortInUse => "E_PORT_IN_USE",
+            ErrorCode::StartFailed => "E_START_FAILED",
+            ErrorCode::Timeout => "E_TIMEOUT",
+            ErrorCode::Unreachable => "E_UNREACHABLE",
+            ErrorCode::Auth => "E_AUTH",
+            ErrorCode::VersionTooOld => "E_VERSION_TOO_OLD",
+            ErrorCode::EvictionPolicy => "E_EVICTION_POLICY",
+            ErrorCode::LuaUnavailable => "E_LUA_UNAVAILABLE",
+            ErrorCode::ClusterPrefix => "E_CLUSTER_PREFIX",
+            ErrorCode::Checksum => "E_CHECKSUM",
+            ErrorCode::UnsafeArchive => "E_UNSAFE_ARCHIVE",
+            ErrorCode::BinaryIncompatible => "E_BINARY_INCOMPATIBLE",
+            ErrorCode::NeedsSudo => "E_NEEDS_SUDO",
+            ErrorCode::NotOwned => "E_NOT_OWNED",
+            ErrorCode::DockerUnavailable => "E_DOCKER_UNAVAILABLE",
+            ErrorCode::LockTimeout => "E_LOCK_TIMEOUT",
+            ErrorCode::Unsupported => "E_UNSUPPORTED",
+            ErrorCode::Io => "E_IO",
+            ErrorCode::Internal => "E_INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure with its stable code. `message` already contains the next step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        StoreError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An I/O failure on `path`, with the OS's own words.
+    pub fn io(action: &str, path: &std::path::Path, err: &std::io::Error) -> Self {
+        StoreError::new(
+            ErrorCode::Io,
+            format!(
+                "could not {action} {}: {err}. Check that the path exists and that you may write to it.",
+                path.display()
+            ),
+        )
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+pub type Result<T> = std::result::Result<T, StoreError>;

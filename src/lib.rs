@@ -1,0 +1,19 @@
+//! claude-mem-store: a Redis-compatible queue store for claude-mem's BullMQ queues.
+//!
+//! All logic lives in plain Rust modules that know nothing of N-API; `binding` is
+//! the one thin layer that converts JavaScript options, results and errors.
+
+pub mod binaries;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod lock;
+pub mod options;
+pub mod paths;
+pub mod pidfile;
+pub mod port;
+pub mod process;
+pub mod secret;
+pub mod server_info;
+pub mod settings;
+pub mod settings_file;

@@ -1,0 +1,320 @@
+//! claude-mem's `settings.json`: a flat JSON object of `CLAUDE_MEM_*` strings that
+//! belongs to claude-mem, not to us.
+//!
+//! We read it, and we add or update only our own `CLAUDE_MEM_REDIS_*` keys. Every
+//! other key, the key order and the 2-space layout are kept; a write goes to a temp
+//! file that is renamed over the original, so a crash never leaves half a file. A
+//! file we cannot understand is never written.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::error::{ErrorCode, Result, StoreError};
+
+/// claude-mem's settings are a few hundred bytes; anything this large is not them.
+const MAX_SETTINGS_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct SettingsFile {
+    path: PathBuf,
+    values: Map<String, Value>,
+    /// Whether the file existed when read (an absent file is an empty object).
+    existed: bool,
+    ends_with_newline: bool,
+}
+
+impl SettingsFile {
+    /// Reads `path`. Absent → empty. Not a JSON object → `E_BAD_SETTINGS`.
+    pub fn load(path: &Path) -> Result<SettingsFile> {
+        let mut file = match fs::File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(SettingsFile {
+                    path: path.to_path_buf(),
+                    values: Map::new(),
+                    existed: false,
+                    ends_with_newline: true,
+                });
+            }
+            Err(e) => return Err(StoreError::io("read", path, &e)),
+        };
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(MAX_SETTINGS_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io("read", path, &e))?;
+        if bytes.len() as u64 > MAX_SETTINGS_BYTES {
+            return Err(bad_file(path, "is larger than 4 MiB"));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| bad_file(path, "is not UTF-8 text"))?;
+        if text.trim().is_empty() {
+            // claude-mem may create the file empty; treat it as no settings yet.
+            return Ok(SettingsFile {
+                path: path.to_path_buf(),
+                values: Map::new(),
+                existed: true,
+                ends_with_newline: true,
+            });
+        }
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| bad_file(path, &format!("is not valid JSON ({e})")))?;
+        let Value::Object(values) = value else {
+            return Err(bad_file(path, "is JSON but not an object of settings"));
+        };
+        Ok(SettingsFile {
+            path: path.to_path_buf(),
+            values,
+            existed: true,
+            ends_with_newline: text.ends_with('\n'),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A setting as text. Numbers are accepted (a port written as `23456`); any
+    /// other JSON type for one of our keys is `E_BAD_SETTINGS`.
+    pub fn get(&self, key: &str) -> Result<Option<String>> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(_) => Err(StoreError::new(
+                ErrorCode::BadSettings,
+                format!(
+                    "{} in {} must be a string. Fix or remove that key; the file was not changed.",
+                    key,
+                    self.path.display()
+                ),
+            )),
+        }
+    }
+
+    /// Sets `updates` (key, value) and writes the file if anything changed.
+    /// Returns whether it wrote.
+    pub fn update(&mut self, updates: &[(&str, String)]) -> Result<bool> {
+        let mut changed = false;
+        for (key, value) in updates {
+            let new = Value::String(value.clone());
+            if self.values.get(*key) != Some(&new) {
+                self.values.insert((*key).to_string(), new);
+                changed = true;
+            }
+        }
+        if changed {
+            self.write()?;
+        }
+        Ok(changed)
+    }
+
+    /// Removes `keys` and writes the file if any was present.
+    pub fn remove(&mut self, keys: &[&str]) -> Result<bool> {
+        let mut changed = false;
+        for key in keys {
+            changed |= self.values.shift_remove(*key).is_some();
+        }
+        if changed {
+            self.write()?;
+        }
+        Ok(changed)
+    }
+
+    fn write(&mut self) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(&self.values)
+            .map_err(|e| StoreError::new(ErrorCode::Internal, e.to_string()))?;
+        if self.ends_with_newline {
+            text.push('\n');
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, &e))?;
+        let mode = existing_mode(&self.path);
+        write_atomically(&self.path, text.as_bytes(), mode)?;
+        self.existed = true;
+        Ok(())
+    }
+}
+
+fn bad_file(path: &Path, why: &str) -> StoreError {
+    StoreError::new(
+        ErrorCode::BadSettings,
+        format!(
+            "{} {why}. It must be a JSON object such as {{\"CLAUDE_MEM_REDIS_MODE\": \"managed\"}}. \
+             Fix or move that file aside; it was not changed.",
+            path.display()
+        ),
+    )
+}
+
+#[cfg(unix)]
+fn existing_mode(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn existing_mode(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Writes `bytes` to a temp file beside `path`, syncs it, then renames it over
+/// `path`, so readers see either the old or the new file, never a torn one.
+/// `mode` (unix permissions) is applied before the rename.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), unique_suffix()));
+    let result = (|| -> std::io::Result<()> {
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode.unwrap_or(0o600));
+        }
+        let mut f = opts.open(&tmp)?;
+        #[cfg(unix)]
+        if let Some(mode) = mode {
+            // create_new's mode is filtered by the umask; set it exactly.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(fs::Permissions::from_mode(mode))?;
+        }
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(StoreError::io("write", path, &e));
+    }
+    Ok(())
+}
+
+/// Enough to keep two writers in one process (two threads) from sharing a temp name.
+fn unique_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u64)
+        .unwrap_or(0);
+    nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "cms-settings-{tag}-{}-{}",
+            std::process::id(),
+            unique_suffix()
+        ));
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn absent_file_is_empty_and_is_created_on_update() {
+        let d = tmpdir("absent");
+        let p = d.join("settings.json");
+        let mut s = SettingsFile::load(&p).unwrap();
+        assert_eq!(s.get("CLAUDE_MEM_REDIS_PORT").unwrap(), None);
+        assert!(s.update(&[("CLAUDE_MEM_REDIS_PORT", "23456".into())]).unwrap());
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "{\n  \"CLAUDE_MEM_REDIS_PORT\": \"23456\"\n}\n"
+        );
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn update_keeps_other_keys_their_order_and_types() {
+        let d = tmpdir("keep");
+        let p = d.join("settings.json");
+        fs::write(
+            &p,
+            "{\n  \"CLAUDE_MEM_MODEL\": \"x\",\n  \"CLAUDE_MEM_WORKER_PORT\": 37777,\n  \"nested\": {\"a\": [1, 2]}\n}",
+        )
+        .unwrap();
+        let mut s = SettingsFile::load(&p).unwrap();
+        s.update(&[("CLAUDE_MEM_REDIS_MODE", "managed".into())])
+            .unwrap();
+        let text = fs::read_to_string(&p).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["CLAUDE_MEM_MODEL", "CLAUDE_MEM_WORKER_PORT", "nested", "CLAUDE_MEM_REDIS_MODE"]
+        );
+        assert_eq!(v["CLAUDE_MEM_WORKER_PORT"], 37777);
+        assert_eq!(v["nested"]["a"][1], 2);
+        assert!(!text.ends_with('\n'), "kept the original's lack of newline");
+        assert!(text.contains("\n  \"CLAUDE_MEM_MODEL\""), "2-space indent");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn unchanged_update_does_not_write() {
+        let d = tmpdir("same");
+        let p = d.join("settings.json");
+        fs::write(&p, "{\"CLAUDE_MEM_REDIS_PORT\":\"1\"}").unwrap();
+        let mut s = SettingsFile::load(&p).unwrap();
+        assert!(!s.update(&[("CLAUDE_MEM_REDIS_PORT", "1".into())]).unwrap());
+        assert_eq!(fs::read_to_string(&p).unwrap(), "{\"CLAUDE_MEM_REDIS_PORT\":\"1\"}");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn garbage_is_rejected_and_left_untouched() {
+        let d = tmpdir("garbage");
+        let p = d.join("settings.json");
+        for garbage in ["{not json", "[1,2]", "42", "\"str\"", "{\"a\":1}}"] {
+            fs::write(&p, garbage).unwrap();
+            let e = SettingsFile::load(&p).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadSettings, "{garbage}");
+            assert!(e.message.contains("settings.json"));
+            assert_eq!(fs::read_to_string(&p).unwrap(), garbage);
+        }
+        fs::write(&p, [0xff, 0xfe, 0x00]).unwrap();
+        assert_eq!(SettingsFile::load(&p).unwrap_err().code, ErrorCode::BadSettings);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn wrong_type_for_our_key_is_bad_settings() {
+        let d = tmpdir("type");
+        let p = d.join("settings.json");
+        fs::write(&p, "{\"CLAUDE_MEM_REDIS_PORT\": [1]}").unwrap();
+        let s = SettingsFile::load(&p).unwrap();
+        let e = s.get("CLAUDE_MEM_REDIS_PORT").unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadSettings);
+        assert!(e.message.contains("CLAUDE_MEM_REDIS_PORT"));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn atomic_write_keeps_the_files_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tmpdir("mode");
+        let p = d.join("settings.json");
+        fs::write(&p, "{}").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let mut s = SettingsFile::load(&p).unwrap();
+        s.update(&[("K", "v".into())]).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        let leftovers: Vec<_> = fs::read_dir(&d).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file left behind");
+        fs::remove_dir_all(d).unwrap();
+    }
+}
