@@ -206,7 +206,12 @@ fn is_executable(p: &Path) -> bool {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("(no output)").chars().take(200).collect()
+    s.lines()
+        .next()
+        .unwrap_or("(no output)")
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// The install command for this platform, for messages that must say what to run.
@@ -215,7 +220,10 @@ pub fn install_hint() -> String {
         "Install one with `brew install valkey`, or run `npx claude-mem-store install`.".into()
     } else if cfg!(target_os = "linux") {
         let managers: [(&str, &str); 6] = [
-            ("apt-get", "sudo apt-get install -y valkey-server (Debian 12: redis-server, or valkey-server from bookworm-backports)"),
+            (
+                "apt-get",
+                "sudo apt-get install -y valkey-server (Debian 12: redis-server, or valkey-server from bookworm-backports)",
+            ),
             ("dnf", "sudo dnf install -y valkey"),
             ("yum", "sudo yum install -y redis"),
             ("apk", "sudo apk add valkey"),
@@ -225,8 +233,13 @@ pub fn install_hint() -> String {
         managers
             .iter()
             .find(|(tool, _)| which::which(tool).is_ok())
-            .map(|(_, cmd)| format!("Install one with `{cmd}`, or run `npx claude-mem-store install`."))
-            .unwrap_or_else(|| "Run `npx claude-mem-store install` to download Valkey into ~/.claude-mem/bin.".into())
+            .map(|(_, cmd)| {
+                format!("Install one with `{cmd}`, or run `npx claude-mem-store install`.")
+            })
+            .unwrap_or_else(|| {
+                "Run `npx claude-mem-store install` to download Valkey into ~/.claude-mem/bin."
+                    .into()
+            })
     } else {
         "On Windows use Docker (mode docker) or an existing server (mode external with CLAUDE_MEM_REDIS_URL).".into()
     }
@@ -249,7 +262,9 @@ mod tests {
     #[test]
     fn parses_server_version_lines() {
         assert_eq!(
-            parse_version("Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=1"),
+            parse_version(
+                "Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=1"
+            ),
             Some((Flavor::Valkey, "8.0.1".into()))
         );
         assert_eq!(
@@ -270,7 +285,11 @@ mod tests {
     fn a_non_server_binary_is_refused() {
         let e = inspect(Path::new("/bin/true"), BinarySource::Option).unwrap_err();
         assert_eq!(e.code, ErrorCode::BinaryIncompatible);
-        let e = inspect(Path::new("/nonexistent/valkey-server"), BinarySource::Option).unwrap_err();
+        let e = inspect(
+            Path::new("/nonexistent/valkey-server"),
+            BinarySource::Option,
+        )
+        .unwrap_err();
         assert_eq!(e.code, ErrorCode::NoServerBinary);
     }
 

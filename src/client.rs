@@ -167,11 +167,9 @@ impl Client {
 /// Reads an error reply inside a pipeline's results as text, or the value as a string.
 pub fn value_text(v: &redis::Value) -> Result<String, String> {
     match v {
-        redis::Value::ServerError(e) => Err(format!(
-            "{} {}",
-            e.code(),
-            e.details().unwrap_or_default()
-        )),
+        redis::Value::ServerError(e) => {
+            Err(format!("{} {}", e.code(), e.details().unwrap_or_default()))
+        }
         other => redis::from_redis_value_ref::<String>(other).map_err(|e| e.to_string()),
     }
 }
@@ -179,11 +177,9 @@ pub fn value_text(v: &redis::Value) -> Result<String, String> {
 /// `CONFIG GET name` replies `[name, value]` (or a map under RESP3).
 pub fn config_value(v: &redis::Value) -> Result<String, String> {
     match v {
-        redis::Value::ServerError(e) => Err(format!(
-            "{} {}",
-            e.code(),
-            e.details().unwrap_or_default()
-        )),
+        redis::Value::ServerError(e) => {
+            Err(format!("{} {}", e.code(), e.details().unwrap_or_default()))
+        }
         other => {
             let pairs: Vec<String> =
                 redis::from_redis_value_ref(other).map_err(|e| e.to_string())?;

@@ -39,7 +39,11 @@ impl ServerConfig<'_> {
              aof-load-truncated yes\n\
              requirepass {password}\n",
             port = self.port,
-            dir = quote(self.data_dir.to_str().ok_or_else(|| not_utf8(self.data_dir))?)?,
+            dir = quote(
+                self.data_dir
+                    .to_str()
+                    .ok_or_else(|| not_utf8(self.data_dir))?
+            )?,
             password = quote(self.password)?,
         ))
     }

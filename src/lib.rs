@@ -7,7 +7,9 @@ pub mod binaries;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod lock;
+pub mod managed;
 pub mod options;
 pub mod paths;
 pub mod pidfile;
@@ -17,3 +19,7 @@ pub mod secret;
 pub mod server_info;
 pub mod settings;
 pub mod settings_file;
+pub mod status;
+
+/// The N-API layer (the only module that knows about JavaScript).
+pub mod binding;

@@ -210,7 +210,10 @@ mod tests {
         let v = json!({"host": 5, "port": "x", "dataDir": "a\u{0}b", "url": "u".repeat(5000)});
         let r = OptionReader::new("f", Some(&v), &["host", "port", "dataDir", "url"]).unwrap();
         assert_eq!(r.string("host").unwrap_err().code, ErrorCode::BadOption);
-        assert_eq!(r.number_text("port").unwrap_err().code, ErrorCode::BadOption);
+        assert_eq!(
+            r.number_text("port").unwrap_err().code,
+            ErrorCode::BadOption
+        );
         assert!(r.string("dataDir").unwrap_err().message.contains("NUL"));
         assert!(r.string("url").unwrap_err().message.contains("bytes long"));
     }

@@ -29,6 +29,9 @@ pub struct PidRecord {
     pub binary: PathBuf,
     #[serde(default)]
     pub version: String,
+    /// The log file the server writes to (named by the day it started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<PathBuf>,
 }
 
 /// What we found at the pid file's path.
@@ -102,6 +105,7 @@ mod tests {
             run_id: "abc".into(),
             binary: "/usr/bin/valkey-server".into(),
             version: "8.0.1".into(),
+            log_file: None,
         }
     }
 
@@ -129,7 +133,11 @@ mod tests {
             &huge,
         ];
         for c in cases {
-            assert!(matches!(parse(c), PidFile::Invalid(_)), "{:?}", String::from_utf8_lossy(&c[..c.len().min(40)]));
+            assert!(
+                matches!(parse(c), PidFile::Invalid(_)),
+                "{:?}",
+                String::from_utf8_lossy(&c[..c.len().min(40)])
+            );
         }
     }
 
@@ -144,7 +152,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
         let aside = set_aside(&p).unwrap();
         assert!(aside.to_string_lossy().contains("redis.pid.stale-"));

@@ -126,7 +126,11 @@ fn listening_inodes(table: &str, port: u16) -> Vec<u64> {
 fn pid_holding_socket(inodes: &[u64]) -> Option<u32> {
     let wanted: Vec<String> = inodes.iter().map(|i| format!("socket:[{i}]")).collect();
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
@@ -183,7 +187,10 @@ mod tests {
         let all: Vec<u16> = (0..200)
             .map(|i| preferred_port(Path::new(&format!("/d{i}")), 0))
             .collect();
-        assert!(all.iter().all(|p| (20_000..32_000).contains(p) && *p != 6379));
+        assert!(
+            all.iter()
+                .all(|p| (20_000..32_000).contains(p) && *p != 6379)
+        );
         let distinct: std::collections::HashSet<_> = all.iter().collect();
         assert!(distinct.len() > 150, "ports spread out: {}", distinct.len());
     }

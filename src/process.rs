@@ -130,6 +130,8 @@ pub fn command_line(_pid: u32) -> Option<String> {
 pub enum Signal {
     Term,
     Kill,
+    /// Resumes a process stopped with SIGSTOP, so it can act on SIGTERM.
+    Cont,
 }
 
 /// Sends `signal` to `pid`. Callers must have proved ownership first.
@@ -144,6 +146,7 @@ pub fn signal(pid: u32, signal: Signal) -> bool {
     let sig = match signal {
         Signal::Term => libc::SIGTERM,
         Signal::Kill => libc::SIGKILL,
+        Signal::Cont => libc::SIGCONT,
     };
     // SAFETY: plain kill(2) on a positive pid (never 0, -1 or a group).
     unsafe { libc::kill(raw, sig) == 0 }
@@ -174,9 +177,14 @@ pub fn reap_if_child(_pid: u32) {}
 /// from ours), stdin closed, stdout and stderr appended to `log`. It outlives the
 /// process that started it on purpose: it is the worker's store.
 pub fn spawn_server(binary: &Path, config: &Path, log: &Path) -> Result<u32> {
-    let log_file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    let log_file = open
         .open(log)
         .map_err(|e| StoreError::io("open the log file", log, &e))?;
     let log_err = log_file
@@ -238,6 +246,8 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    // The zombie is the point of the test; `reap_if_child` collects it.
+    #[allow(clippy::zombie_processes)]
     fn exited_child_is_not_alive_even_as_a_zombie() {
         let child = Command::new("true").spawn().unwrap();
         let pid = child.id();

@@ -20,6 +20,8 @@ pub struct ServerInfo {
     pub run_id: String,
     pub process_id: Option<u32>,
     pub config_file: String,
+    /// The server's binary (`executable`, Redis ≥ 5).
+    pub executable: String,
     /// `INFO persistence` → `loading:1` while the AOF/RDB is still being read.
     pub loading: bool,
 }
@@ -45,6 +47,7 @@ impl ServerInfo {
             run_id: get("run_id"),
             process_id: fields.get("process_id").and_then(|p| p.parse().ok()),
             config_file: get("config_file"),
+            executable: get("executable"),
             loading: get("loading") == "1",
         }
     }
@@ -71,7 +74,10 @@ mod tests {
 
         let df = "redis_version:7.4.0\r\ndragonfly_version:df-v1.21.2\r\n";
         let i = ServerInfo::from_info(&parse_info(df));
-        assert_eq!((i.flavor, i.version.as_str()), (Flavor::Dragonfly, "1.21.2"));
+        assert_eq!(
+            (i.flavor, i.version.as_str()),
+            (Flavor::Dragonfly, "1.21.2")
+        );
 
         let i = ServerInfo::from_info(&parse_info("garbage"));
         assert_eq!(i.flavor, Flavor::Unknown);

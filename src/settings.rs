@@ -320,7 +320,11 @@ fn short(v: &str) -> String {
         .map(|c| if c.is_control() { '?' } else { c })
         .take(80)
         .collect();
-    if v.chars().count() > 80 { format!("{s}…") } else { s }
+    if v.chars().count() > 80 {
+        format!("{s}…")
+    } else {
+        s
+    }
 }
 
 #[cfg(test)]
@@ -446,7 +450,16 @@ mod tests {
     fn ports() {
         assert_eq!(parse_port("23456"), Some(23456));
         assert_eq!(parse_port(" 1024 "), Some(1024));
-        for bad in ["", "6379", "1023", "65536", "99999999999", "+5", "1e4", "0x50"] {
+        for bad in [
+            "",
+            "6379",
+            "1023",
+            "65536",
+            "99999999999",
+            "+5",
+            "1e4",
+            "0x50",
+        ] {
             assert_eq!(parse_port(bad), None, "{bad}");
         }
     }

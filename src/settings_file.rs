@@ -153,7 +153,9 @@ fn bad_file(path: &Path, why: &str) -> StoreError {
 #[cfg(unix)]
 fn existing_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|m| m.permissions().mode() & 0o777)
+    fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o777)
 }
 
 #[cfg(not(unix))]
@@ -170,7 +172,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}-{}", std::process::id(), unique_suffix()));
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        unique_suffix()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
@@ -229,7 +235,10 @@ mod tests {
         let p = d.join("settings.json");
         let mut s = SettingsFile::load(&p).unwrap();
         assert_eq!(s.get("CLAUDE_MEM_REDIS_PORT").unwrap(), None);
-        assert!(s.update(&[("CLAUDE_MEM_REDIS_PORT", "23456".into())]).unwrap());
+        assert!(
+            s.update(&[("CLAUDE_MEM_REDIS_PORT", "23456".into())])
+                .unwrap()
+        );
         assert_eq!(
             fs::read_to_string(&p).unwrap(),
             "{\n  \"CLAUDE_MEM_REDIS_PORT\": \"23456\"\n}\n"
@@ -254,7 +263,12 @@ mod tests {
         let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            ["CLAUDE_MEM_MODEL", "CLAUDE_MEM_WORKER_PORT", "nested", "CLAUDE_MEM_REDIS_MODE"]
+            [
+                "CLAUDE_MEM_MODEL",
+                "CLAUDE_MEM_WORKER_PORT",
+                "nested",
+                "CLAUDE_MEM_REDIS_MODE"
+            ]
         );
         assert_eq!(v["CLAUDE_MEM_WORKER_PORT"], 37777);
         assert_eq!(v["nested"]["a"][1], 2);
@@ -270,7 +284,10 @@ mod tests {
         fs::write(&p, "{\"CLAUDE_MEM_REDIS_PORT\":\"1\"}").unwrap();
         let mut s = SettingsFile::load(&p).unwrap();
         assert!(!s.update(&[("CLAUDE_MEM_REDIS_PORT", "1".into())]).unwrap());
-        assert_eq!(fs::read_to_string(&p).unwrap(), "{\"CLAUDE_MEM_REDIS_PORT\":\"1\"}");
+        assert_eq!(
+            fs::read_to_string(&p).unwrap(),
+            "{\"CLAUDE_MEM_REDIS_PORT\":\"1\"}"
+        );
         fs::remove_dir_all(d).unwrap();
     }
 
@@ -286,7 +303,10 @@ mod tests {
             assert_eq!(fs::read_to_string(&p).unwrap(), garbage);
         }
         fs::write(&p, [0xff, 0xfe, 0x00]).unwrap();
-        assert_eq!(SettingsFile::load(&p).unwrap_err().code, ErrorCode::BadSettings);
+        assert_eq!(
+            SettingsFile::load(&p).unwrap_err().code,
+            ErrorCode::BadSettings
+        );
         fs::remove_dir_all(d).unwrap();
     }
 
@@ -312,7 +332,10 @@ mod tests {
         fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
         let mut s = SettingsFile::load(&p).unwrap();
         s.update(&[("K", "v".into())]).unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         let leftovers: Vec<_> = fs::read_dir(&d).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");
         fs::remove_dir_all(d).unwrap();

@@ -1,0 +1,496 @@
+//! The managed store: a private Valkey/Redis sidecar under `<dataDir>/redis`,
+//! started, adopted, checked and stopped only by claude-mem (design.md, "Managed
+//! sidecar rules").
+
+pub mod ownership;
+pub mod start;
+pub mod stop;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::binaries::{self, ServerBinary};
+use crate::client::{Client, ClientError};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::health;
+use crate::lock;
+use crate::paths::StorePaths;
+use crate::pidfile::{self, PidFile, PidRecord};
+use crate::process;
+use crate::secret;
+use crate::server_info::ServerInfo;
+use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Settings, Source};
+use crate::settings_file::SettingsFile;
+use crate::status::{
+    Check, ConnectionOptions, PortMove, QueueStoreStatus, ServerDescription, StatusPaths,
+    StopResult, endpoint_urls,
+};
+use ownership::{Verdict, find_orphan, loopback, verify};
+
+/// How long an orphan probe may take: it only ever talks to loopback.
+const ORPHAN_PROBE: Duration = Duration::from_millis(500);
+
+/// Waiting for the lock may take as long as another caller's whole start.
+fn lock_wait(timeout: Duration) -> Duration {
+    timeout * 2 + Duration::from_secs(1)
+}
+
+/// A running server of ours, as found or started by this call.
+struct Running {
+    record: PidRecord,
+    client: Client,
+    info: ServerInfo,
+    started: bool,
+    port_moved: Option<PortMove>,
+}
+
+pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+    let paths = StorePaths::new(&settings.data_dir);
+    paths.create_private_dirs()?;
+    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let secret = secret::load_or_create(&paths.secret_file)?;
+    let mut notices = Vec::new();
+
+    let mut running = adopt_from_pid_file(&paths, &secret, settings.timeout, &mut notices).await?;
+    if running.is_none() {
+        running = adopt_orphan(settings, &paths, &secret, &mut notices).await?;
+    }
+    let mut running = match running {
+        Some(r) => r,
+        None => {
+            let binary = choose_binary(settings)?;
+            let s = start::start(&paths, &binary, settings.port, &secret, settings.timeout).await?;
+            Running {
+                record: s.record,
+                client: s.client,
+                info: s.info,
+                started: true,
+                port_moved: s.port_moved,
+            }
+        }
+    };
+    persist_settings(&paths, settings, running.record.port)?;
+    let health = health::check(&mut running.client)
+        .await
+        .map_err(|e| unanswered(&running.record, &e))?;
+    if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
+        return Err(StoreError::new(
+            code_of(bad.code),
+            format!(
+                "the store is running but its {} check failed: {}",
+                bad.name, bad.detail
+            ),
+        ));
+    }
+    let mut status = running_status(
+        settings,
+        &paths,
+        &running.record,
+        &running.info,
+        Some(health),
+    );
+    status.started = Some(running.started);
+    if let Some(moved) = running.port_moved {
+        notices.push(format!(
+            "port {} was held by {}; the store moved to port {} and that port was saved in settings.json",
+            moved.from, moved.held_by, moved.to
+        ));
+        status.port_moved = Some(moved);
+    }
+    status.notices = notices;
+    Ok(status)
+}
+
+/// Adopts the server our pid file names if it is ours; clears the file away when
+/// it is stale or names someone else's process.
+async fn adopt_from_pid_file(
+    paths: &StorePaths,
+    secret: &str,
+    timeout: Duration,
+    notices: &mut Vec<String>,
+) -> Result<Option<Running>> {
+    let record = match pidfile::read(&paths.pid_file)? {
+        PidFile::Absent => return Ok(None),
+        PidFile::Invalid(why) => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            notices.push(format!("{why}; it was moved to {}", aside.display()));
+            return Ok(None);
+        }
+        PidFile::Valid(record) => record,
+    };
+    match verify(&record, secret, timeout).await {
+        Verdict::Owned { client, info } => Ok(Some(Running {
+            record,
+            client: *client,
+            info,
+            started: false,
+            port_moved: None,
+        })),
+        Verdict::Exited => {
+            pidfile::remove(&paths.pid_file)?;
+            notices.push(format!(
+                "the store (pid {}) had exited without being stopped; it was started again with its data",
+                record.pid
+            ));
+            Ok(None)
+        }
+        Verdict::Recycled => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            notices.push(format!(
+                "pid {} from the pid file now belongs to another program, which was left alone; the file was moved to {}",
+                record.pid,
+                aside.display()
+            ));
+            Ok(None)
+        }
+        Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
+        Verdict::Foreign(detail) => Err(StoreError::new(
+            ErrorCode::NotOwned,
+            format!(
+                "the store's process (pid {}) is alive but could not be verified: {detail}. \
+                 Run stopQueueStore() (or `npx claude-mem-store down`) and try again.",
+                record.pid
+            ),
+        )),
+    }
+}
+
+/// A server of ours still answering on the persisted port though its pid file is
+/// gone: adopt it (write a new pid file) rather than start a second one.
+async fn adopt_orphan(
+    settings: &Settings,
+    paths: &StorePaths,
+    secret: &str,
+    notices: &mut Vec<String>,
+) -> Result<Option<Running>> {
+    let Some(port) = settings.port.map(|p| p.port) else {
+        return Ok(None);
+    };
+    let Some((pid, client, info)) =
+        find_orphan(port, secret, &paths.config_file, ORPHAN_PROBE).await
+    else {
+        return Ok(None);
+    };
+    let Some(start_token) = process::start_token(pid) else {
+        return Ok(None);
+    };
+    let record = PidRecord {
+        pid,
+        port,
+        started_at: process::now_millis(),
+        start_token,
+        run_id: info.run_id.clone(),
+        binary: PathBuf::from(info.executable.clone()),
+        version: info.version.clone(),
+        log_file: None,
+    };
+    pidfile::write(&paths.pid_file, &record)?;
+    notices.push(format!(
+        "the store (pid {pid}) was running without a pid file; it was adopted and a new pid file written"
+    ));
+    Ok(Some(Running {
+        record,
+        client,
+        info,
+        started: false,
+        port_moved: None,
+    }))
+}
+
+fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
+    let path_var = std::env::var_os("PATH");
+    binaries::choose(
+        settings.binary.as_deref(),
+        &settings.data_dir,
+        path_var.as_deref(),
+    )
+}
+
+/// Saves mode, host and (unless the caller chose it explicitly) the port, re-reading
+/// settings.json under the lock so that keys written meanwhile are kept.
+fn persist_settings(paths: &StorePaths, settings: &Settings, port: u16) -> Result<()> {
+    let mut file = SettingsFile::load(&paths.settings_file)?;
+    let mut updates = vec![
+        (KEY_MODE, "managed".to_string()),
+        (KEY_HOST, settings.host.clone()),
+    ];
+    let explicit = matches!(
+        settings.port.map(|p| p.source),
+        Some(Source::Option | Source::Environment)
+    );
+    if !explicit {
+        updates.push((KEY_PORT, port.to_string()));
+    }
+    file.update(&updates)?;
+    Ok(())
+}
+
+pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    let paths = StorePaths::new(&settings.data_dir);
+    let not_running = |checks: Vec<Check>| QueueStoreStatus {
+        checks,
+        ..stopped_status(settings, &paths)
+    };
+    let Some(secret) = secret::load(&paths.secret_file)? else {
+        return Ok(not_running(vec![Check::warn(
+            "process",
+            "no managed store has been set up in this data dir yet",
+        )]));
+    };
+    let record = match pidfile::read(&paths.pid_file)? {
+        PidFile::Valid(record) => record,
+        PidFile::Invalid(why) => {
+            return Ok(not_running(vec![Check::warn(
+                "process",
+                format!("{why}; the next ensure sets it aside"),
+            )]));
+        }
+        PidFile::Absent => {
+            let orphan = match settings.port {
+                Some(p) => find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await,
+                None => None,
+            };
+            let Some((pid, mut client, info)) = orphan else {
+                return Ok(not_running(vec![Check::warn(
+                    "process",
+                    "the managed store is not running",
+                )]));
+            };
+            let record = PidRecord {
+                pid,
+                port: settings.port.map_or(0, |p| p.port),
+                started_at: 0,
+                start_token: String::new(),
+                run_id: info.run_id.clone(),
+                binary: PathBuf::from(&info.executable),
+                version: info.version.clone(),
+                log_file: None,
+            };
+            let health = health::check(&mut client).await.ok();
+            let mut status = running_status(settings, &paths, &record, &info, health);
+            status.notices.push(format!(
+                "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
+            ));
+            return Ok(status);
+        }
+    };
+    match verify(&record, &secret, settings.timeout).await {
+        Verdict::Owned { mut client, info } => {
+            let health = health::check(&mut client)
+                .await
+                .map_err(|e| unanswered(&record, &e))?;
+            Ok(running_status(
+                settings,
+                &paths,
+                &record,
+                &info,
+                Some(health),
+            ))
+        }
+        Verdict::Exited => Ok(not_running(vec![Check::warn(
+            "process",
+            format!(
+                "the store (pid {}) has exited; the next ensure starts it again with its data",
+                record.pid
+            ),
+        )])),
+        Verdict::Recycled => Ok(not_running(vec![Check::fail(
+            "process",
+            ErrorCode::NotOwned,
+            format!(
+                "pid {} now belongs to another program; the pid file is stale and will be set aside",
+                record.pid
+            ),
+        )])),
+        Verdict::Foreign(detail) => Ok(not_running(vec![Check::fail(
+            "process",
+            ErrorCode::NotOwned,
+            detail,
+        )])),
+        Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
+    }
+}
+
+pub async fn stop(settings: &Settings) -> Result<StopResult> {
+    let paths = StorePaths::new(&settings.data_dir);
+    let nothing = |message: String| StopResult {
+        stopped: false,
+        was_running: false,
+        pid: None,
+        method: None,
+        code: None,
+        message,
+        stale_pid_file: None,
+    };
+    if !paths.redis_dir.is_dir() {
+        // Never create a data dir just to say nothing runs there.
+        return Ok(nothing(
+            "no managed store is set up in this data dir".into(),
+        ));
+    }
+    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let record = match pidfile::read(&paths.pid_file)? {
+        PidFile::Valid(record) => record,
+        PidFile::Invalid(why) => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            return Ok(StopResult {
+                stale_pid_file: Some(aside.display().to_string()),
+                ..nothing(format!(
+                    "{why}; nothing was signalled and the file was moved to {}",
+                    aside.display()
+                ))
+            });
+        }
+        PidFile::Absent => {
+            let orphan = match settings.port {
+                Some(p) if !secret.is_empty() => {
+                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                }
+                _ => None,
+            };
+            let Some((pid, mut client, _)) = orphan else {
+                return Ok(nothing("the managed store is not running".into()));
+            };
+            let method = stop::stop_process(pid, Some(&mut client), settings.timeout).await?;
+            return Ok(StopResult {
+                stopped: true,
+                was_running: true,
+                pid: Some(pid),
+                method: Some(method),
+                code: None,
+                message: format!("stopped the store (pid {pid}), which had no pid file"),
+                stale_pid_file: None,
+            });
+        }
+    };
+    let pid = record.pid;
+    let mut client = match verify(
+        &record,
+        &secret,
+        settings.timeout.min(Duration::from_secs(2)),
+    )
+    .await
+    {
+        Verdict::Owned { client, .. } => Some(client),
+        // Our process by pid and start token, but it does not answer (e.g. SIGSTOP):
+        // skip SHUTDOWN and use signals.
+        Verdict::Unresponsive(_) => None,
+        Verdict::Exited => {
+            pidfile::remove(&paths.pid_file)?;
+            return Ok(nothing(format!(
+                "the store (pid {pid}) had already exited; its stale pid file was removed"
+            )));
+        }
+        Verdict::Recycled | Verdict::Foreign(_) => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            return Ok(StopResult {
+                code: Some(ErrorCode::NotOwned.as_str()),
+                stale_pid_file: Some(aside.display().to_string()),
+                ..nothing(format!(
+                    "pid {pid} is not our store (the pid was reused by another program); it was not signalled. \
+                     The stale pid file was moved to {}",
+                    aside.display()
+                ))
+            });
+        }
+    };
+    let method = stop::stop_process(pid, client.as_deref_mut(), settings.timeout).await?;
+    pidfile::remove(&paths.pid_file)?;
+    Ok(StopResult {
+        stopped: true,
+        was_running: true,
+        pid: Some(pid),
+        method: Some(method),
+        code: None,
+        message: format!("stopped the store (pid {pid}) on port {}", record.port),
+        stale_pid_file: None,
+    })
+}
+
+fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
+    let code = match e {
+        ClientError::Timeout => ErrorCode::Timeout,
+        ClientError::Auth(_) => ErrorCode::Auth,
+        _ => ErrorCode::Unreachable,
+    };
+    StoreError::new(
+        code,
+        format!(
+            "the store (pid {}) on port {} did not answer: {e}. It may be stopped (kill -CONT {}) or overloaded; \
+             stopQueueStore() (or `npx claude-mem-store down`) stops it.",
+            record.pid, record.port, record.pid
+        ),
+    )
+}
+
+fn code_of(code: Option<&'static str>) -> ErrorCode {
+    use ErrorCode::*;
+    [
+        EvictionPolicy,
+        VersionTooOld,
+        Unreachable,
+        Timeout,
+        LuaUnavailable,
+    ]
+    .into_iter()
+    .find(|c| Some(c.as_str()) == code)
+    .unwrap_or(StartFailed)
+}
+
+fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
+    QueueStoreStatus {
+        mode: settings.mode.as_str(),
+        running: false,
+        owned: false,
+        started: None,
+        pid: None,
+        url: None,
+        redacted_url: None,
+        connection: None,
+        server: None,
+        persistence: None,
+        policy: None,
+        paths: StatusPaths::new(paths, None),
+        checks: Vec::new(),
+        port_moved: None,
+        notices: Vec::new(),
+    }
+}
+
+fn running_status(
+    settings: &Settings,
+    paths: &StorePaths,
+    record: &PidRecord,
+    info: &ServerInfo,
+    health: Option<health::Health>,
+) -> QueueStoreStatus {
+    let secret = secret::load(&paths.secret_file)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let endpoint = loopback(record.port, &secret);
+    let (url, redacted) = endpoint_urls(&endpoint);
+    let (checks, persistence, policy) = match health {
+        Some(h) => (h.checks, h.persistence, h.policy),
+        None => (Vec::new(), None, None),
+    };
+    QueueStoreStatus {
+        running: true,
+        owned: true,
+        pid: Some(record.pid),
+        url: Some(url),
+        redacted_url: Some(redacted),
+        connection: Some(ConnectionOptions::from_endpoint(&endpoint)),
+        server: Some(ServerDescription {
+            flavor: info.flavor,
+            version: info.version.clone(),
+            binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
+        }),
+        persistence,
+        policy,
+        paths: StatusPaths::new(paths, record.log_file.as_deref()),
+        checks,
+        ..stopped_status(settings, paths)
+    }
+}

@@ -1,0 +1,112 @@
+//! Is the server named by the pid file ours? Only if its pid is alive, its start
+//! token matches (so a recycled pid is never mistaken for ours), **and** the
+//! server on our port answers `INFO` with that pid (and the recorded `run_id`).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::client::{Client, ClientError, Endpoint};
+use crate::pidfile::PidRecord;
+use crate::process;
+use crate::server_info::{ServerInfo, parse_info};
+
+pub enum Verdict {
+    /// Ours and answering; the connection is kept for the health checks.
+    Owned {
+        client: Box<Client>,
+        info: ServerInfo,
+    },
+    /// The pid is gone: the server exited or was killed.
+    Exited,
+    /// The pid is alive but started at another time: a different program now has
+    /// that pid. It must never be signalled.
+    Recycled,
+    /// Our process (pid and start token match) but its port does not answer in time
+    /// (stopped with SIGSTOP, overloaded, or still opening its port).
+    Unresponsive(ClientError),
+    /// Our pid is alive, but whatever answers on the recorded port is another server.
+    Foreign(String),
+}
+
+pub fn loopback(port: u16, secret: &str) -> Endpoint {
+    Endpoint {
+        host: "127.0.0.1".into(),
+        port,
+        username: None,
+        password: Some(secret.to_string()),
+        db: 0,
+        tls: false,
+    }
+}
+
+/// Connects and reads `INFO` (the full default sections: server, persistence, …).
+pub async fn connect_and_info(
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<(Client, ServerInfo), ClientError> {
+    let mut client = Client::connect(endpoint, timeout).await?;
+    let text: String = client.query(&redis::cmd("INFO")).await?;
+    let info = ServerInfo::from_info(&parse_info(&text));
+    Ok((client, info))
+}
+
+pub async fn verify(record: &PidRecord, secret: &str, timeout: Duration) -> Verdict {
+    if !process::is_alive(record.pid) {
+        process::reap_if_child(record.pid);
+        return Verdict::Exited;
+    }
+    if process::start_token(record.pid).as_deref() != Some(record.start_token.as_str()) {
+        return Verdict::Recycled;
+    }
+    match connect_and_info(&loopback(record.port, secret), timeout).await {
+        Ok((client, info)) => {
+            if info.process_id != Some(record.pid) {
+                Verdict::Foreign(format!(
+                    "port {} is answered by pid {}, not by our pid {}",
+                    record.port,
+                    info.process_id.map_or("?".into(), |p| p.to_string()),
+                    record.pid
+                ))
+            } else if !record.run_id.is_empty() && info.run_id != record.run_id {
+                Verdict::Foreign(format!(
+                    "the server on port {} has run_id {}, not the recorded {}",
+                    record.port, info.run_id, record.run_id
+                ))
+            } else {
+                Verdict::Owned {
+                    client: Box::new(client),
+                    info,
+                }
+            }
+        }
+        Err(ClientError::Auth(e)) => Verdict::Foreign(format!(
+            "the server on port {} refuses our password ({e})",
+            record.port
+        )),
+        Err(e) => Verdict::Unresponsive(e),
+    }
+}
+
+/// A server of ours without a pid file (the file was deleted, or a crash came
+/// between spawn and writing it): it answers on our port to our password and runs
+/// our config file. Returns its pid, connection and info.
+pub async fn find_orphan(
+    port: u16,
+    secret: &str,
+    config_file: &Path,
+    timeout: Duration,
+) -> Option<(u32, Client, ServerInfo)> {
+    let (client, info) = connect_and_info(&loopback(port, secret), timeout)
+        .await
+        .ok()?;
+    let pid = info.process_id?;
+    let same_config = same_file(Path::new(&info.config_file), config_file);
+    (same_config && process::is_alive(pid)).then_some((pid, client, info))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

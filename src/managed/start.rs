@@ -1,0 +1,347 @@
+//! Starting the sidecar: pick the port, write the config, spawn, and wait until it
+//! is really ready — `loading:0`, then PONG — before anyone is told it is.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::binaries::ServerBinary;
+use crate::client::{Client, ClientError};
+use crate::config::{ServerConfig, ipv6_loopback_available};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::managed::ownership::{connect_and_info, loopback};
+use crate::paths::{StorePaths, local_date_today};
+use crate::pidfile::{self, PidRecord};
+use crate::port::{self, PortHolder};
+use crate::process::{self, Signal};
+use crate::server_info::ServerInfo;
+use crate::settings::{PortSetting, Source};
+use crate::settings_file::write_atomically;
+use crate::status::PortMove;
+
+/// Another program can grab a port between our check and the server's bind; we
+/// then try another port, a few times.
+const PORT_RACE_RETRIES: usize = 3;
+
+pub struct Started {
+    pub record: PidRecord,
+    pub client: Client,
+    pub info: ServerInfo,
+    pub port_moved: Option<PortMove>,
+    pub log_file: std::path::PathBuf,
+}
+
+pub async fn start(
+    paths: &StorePaths,
+    binary: &ServerBinary,
+    port_setting: Option<PortSetting>,
+    secret: &str,
+    timeout: Duration,
+) -> Result<Started> {
+    let deadline = Instant::now() + timeout;
+    let mut avoid: Vec<u16> = Vec::new();
+    let mut port_moved: Option<PortMove> = None;
+    let ipv6 = ipv6_loopback_available();
+    for _ in 0..PORT_RACE_RETRIES {
+        let (port, moved) = choose_port(port_setting, &paths.data_dir, &avoid)?;
+        if port_moved.is_none() {
+            port_moved = moved;
+        }
+        let config = ServerConfig {
+            port,
+            ipv6,
+            data_dir: &paths.server_data_dir,
+            password: secret,
+        }
+        .render()?;
+        write_atomically(&paths.config_file, config.as_bytes(), Some(0o600))?;
+        let log_file = paths.log_file(&local_date_today());
+        let pid = process::spawn_server(&binary.path, &paths.config_file, &log_file)?;
+        let record = PidRecord {
+            pid,
+            port,
+            started_at: process::now_millis(),
+            start_token: process::start_token(pid).unwrap_or_default(),
+            run_id: String::new(),
+            binary: binary.path.clone(),
+            version: binary.version.clone(),
+            log_file: Some(log_file.clone()),
+        };
+        // Written before waiting, so that even if we are killed mid-start the server
+        // can be found and stopped. `run_id` is filled in once it answers.
+        if !record.start_token.is_empty() {
+            pidfile::write(&paths.pid_file, &record)?;
+        }
+        match wait_ready(pid, port, secret, deadline, &log_file).await {
+            Ok((client, info)) => {
+                let record = PidRecord {
+                    run_id: info.run_id.clone(),
+                    start_token: if record.start_token.is_empty() {
+                        process::start_token(pid).unwrap_or_default()
+                    } else {
+                        record.start_token
+                    },
+                    ..record
+                };
+                pidfile::write(&paths.pid_file, &record)?;
+                if let Some(moved) = port_moved.as_mut() {
+                    moved.to = port;
+                }
+                return Ok(Started {
+                    record,
+                    client,
+                    info,
+                    port_moved,
+                    log_file,
+                });
+            }
+            Err(failure) => {
+                pidfile::remove(&paths.pid_file)?;
+                match failure {
+                    Failure::PortTaken if !is_explicit(port_setting) => {
+                        avoid.push(port);
+                        continue;
+                    }
+                    Failure::PortTaken => {
+                        return Err(port_in_use(port, port_setting, &port::port_holder(port)));
+                    }
+                    Failure::Exited(tail) => {
+                        return Err(StoreError::new(
+                            ErrorCode::StartFailed,
+                            format!(
+                                "{} exited while starting. Last lines of {}:\n{tail}",
+                                binary.path.display(),
+                                log_file.display()
+                            ),
+                        ));
+                    }
+                    Failure::TimedOut(tail) => {
+                        // Ours, just spawned: safe to kill.
+                        process::signal(pid, Signal::Kill);
+                        process::reap_if_child(pid);
+                        return Err(StoreError::new(
+                            ErrorCode::Timeout,
+                            format!(
+                                "the store did not become ready within {} ms (loading a large AOF can take longer; \
+                                 pass a larger timeoutMs). Last lines of {}:\n{tail}",
+                                timeout.as_millis(),
+                                log_file.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Err(StoreError::new(
+        ErrorCode::PortInUse,
+        format!("other programs took ports {avoid:?} while the store was starting. Try again."),
+    ))
+}
+
+fn is_explicit(setting: Option<PortSetting>) -> bool {
+    matches!(
+        setting,
+        Some(PortSetting {
+            source: Source::Option | Source::Environment,
+            ..
+        })
+    )
+}
+
+/// The port to start on. An explicit port (option or environment) is used as is or
+/// refused; a port we persisted earlier moves when another program holds it.
+pub fn choose_port(
+    setting: Option<PortSetting>,
+    data_dir: &Path,
+    avoid: &[u16],
+) -> Result<(u16, Option<PortMove>)> {
+    match setting {
+        Some(s) if is_explicit(setting) => {
+            if port::is_free(s.port) {
+                Ok((s.port, None))
+            } else {
+                Err(port_in_use(s.port, setting, &port::port_holder(s.port)))
+            }
+        }
+        Some(s) if !avoid.contains(&s.port) && port::is_free(s.port) => Ok((s.port, None)),
+        Some(s) => {
+            let holder = port::port_holder(s.port);
+            let mut skip = avoid.to_vec();
+            skip.push(s.port);
+            let to = port::choose_free_port(data_dir, &skip).ok_or_else(no_free_port)?;
+            Ok((
+                to,
+                Some(PortMove {
+                    from: s.port,
+                    to,
+                    held_by: holder.describe(),
+                    holder_pid: holder.pid,
+                }),
+            ))
+        }
+        None => Ok((
+            port::choose_free_port(data_dir, avoid).ok_or_else(no_free_port)?,
+            None,
+        )),
+    }
+}
+
+fn port_in_use(port: u16, setting: Option<PortSetting>, holder: &PortHolder) -> StoreError {
+    let from = match setting.map(|s| s.source) {
+        Some(Source::Option) => "the port option",
+        Some(Source::Environment) => "CLAUDE_MEM_REDIS_PORT",
+        _ => "the chosen port",
+    };
+    StoreError::new(
+        ErrorCode::PortInUse,
+        format!(
+            "port {port} ({from}) is held by {}. Stop that program, or choose another port, \
+             or remove the setting to let claude-mem pick a free one.",
+            holder.describe()
+        ),
+    )
+}
+
+fn no_free_port() -> StoreError {
+    StoreError::new(
+        ErrorCode::PortInUse,
+        "no free port was found among the 64 candidates in 20000–31999. \
+         Free one, or set CLAUDE_MEM_REDIS_PORT to a free port.",
+    )
+}
+
+enum Failure {
+    PortTaken,
+    Exited(String),
+    TimedOut(String),
+}
+
+/// Polls until the spawned server answers PONG after loading its data. The port
+/// opens before the AOF is loaded, so an open port alone proves nothing.
+async fn wait_ready(
+    pid: u32,
+    port: u16,
+    secret: &str,
+    deadline: Instant,
+    log: &Path,
+) -> std::result::Result<(Client, ServerInfo), Failure> {
+    let endpoint = loopback(port, secret);
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if !process::is_alive(pid) {
+            process::reap_if_child(pid);
+            let tail = log_tail(log);
+            return Err(if tail.contains("Address already in use") {
+                Failure::PortTaken
+            } else {
+                Failure::Exited(tail)
+            });
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Failure::TimedOut(log_tail(log)));
+        }
+        let attempt = (deadline - now).min(Duration::from_secs(1));
+        match connect_and_info(&endpoint, attempt).await {
+            Ok((mut client, info)) if info.process_id == Some(pid) && !info.loading => {
+                let pong: std::result::Result<String, _> = client.query(&redis::cmd("PING")).await;
+                match pong {
+                    Ok(p) if p == "PONG" => return Ok((client, info)),
+                    Ok(_) | Err(ClientError::Loading) => {}
+                    Err(_) => {}
+                }
+            }
+            // Still loading, or another program answers there (then our server fails
+            // to bind and exits, which the next round sees).
+            Ok(_) => {}
+            Err(_) => {}
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// The last lines of the server's log, for error messages.
+pub fn log_tail(log: &Path) -> String {
+    const TAIL_BYTES: u64 = 4096;
+    let Ok(mut f) = std::fs::File::open(log) else {
+        return "(no log written)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, TcpListener};
+
+    #[test]
+    fn explicit_port_held_by_someone_is_refused_with_the_holder() {
+        let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = held.local_addr().unwrap().port();
+        let setting = Some(PortSetting {
+            port,
+            source: Source::Option,
+        });
+        let e = choose_port(setting, Path::new("/x"), &[]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::PortInUse);
+        assert!(e.message.contains(&port.to_string()));
+        #[cfg(target_os = "linux")]
+        assert!(
+            e.message.contains(&format!("pid {}", std::process::id())),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn persisted_port_held_by_someone_moves_and_says_why() {
+        let held = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = held.local_addr().unwrap().port();
+        let setting = Some(PortSetting {
+            port,
+            source: Source::SettingsFile,
+        });
+        let (to, moved) = choose_port(setting, Path::new("/x"), &[]).unwrap();
+        assert_ne!(to, port);
+        let moved = moved.unwrap();
+        assert_eq!(moved.from, port);
+        #[cfg(target_os = "linux")]
+        assert_eq!(moved.holder_pid, Some(std::process::id()));
+    }
+
+    #[test]
+    fn free_persisted_port_is_kept() {
+        let probe = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        let setting = Some(PortSetting {
+            port,
+            source: Source::SettingsFile,
+        });
+        let (chosen, moved) = choose_port(setting, Path::new("/x"), &[]).unwrap();
+        assert_eq!(chosen, port);
+        assert!(moved.is_none());
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        let d = std::env::temp_dir().join(format!("cms-tail-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("log");
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&p, text).unwrap();
+        let tail = log_tail(&p);
+        assert!(tail.ends_with("line 99"));
+        assert!(!tail.contains("line 80\n"));
+        assert_eq!(log_tail(&d.join("missing")), "(no log written)");
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}

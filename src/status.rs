@@ -1,0 +1,263 @@
+//! The shapes returned to JavaScript (`QueueStoreStatus`, `StopResult`, …). Field
+//! names are camelCase on the wire; index.d.ts describes them for TypeScript.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::binaries::Flavor;
+use crate::client::Endpoint;
+use crate::error::ErrorCode;
+use crate::paths::StorePaths;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+}
+
+impl Check {
+    pub fn pass(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok: true,
+            detail: detail.into(),
+            code: None,
+        }
+    }
+    pub fn fail(name: &'static str, code: ErrorCode, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok: false,
+            detail: detail.into(),
+            code: Some(code.as_str()),
+        }
+    }
+    /// A problem worth showing that is not an error (e.g. a warning).
+    pub fn warn(name: &'static str, detail: impl Into<String>) -> Check {
+        Check {
+            name,
+            ok: false,
+            detail: detail.into(),
+            code: None,
+        }
+    }
+}
+
+/// Connection options ready for ioredis / BullMQ's `connection`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionOptions {
+    pub host: String,
+    pub port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<i64>,
+    pub tls: bool,
+}
+
+impl ConnectionOptions {
+    pub fn from_endpoint(e: &Endpoint) -> ConnectionOptions {
+        ConnectionOptions {
+            host: e.host.clone(),
+            port: e.port,
+            username: e.username.clone(),
+            password: e.password.clone(),
+            db: (e.db != 0).then_some(e.db),
+            tls: e.tls,
+        }
+    }
+}
+
+/// `redis://[user]:password@host:port[/db]`, and the same with the password masked.
+pub fn endpoint_urls(e: &Endpoint) -> (String, String) {
+    let scheme = if e.tls { "rediss" } else { "redis" };
+    let host = if e.host.contains(':') {
+        format!("[{}]", e.host)
+    } else {
+        e.host.clone()
+    };
+    let db = if e.db != 0 {
+        format!("/{}", e.db)
+    } else {
+        String::new()
+    };
+    let user = e
+        .username
+        .as_deref()
+        .map(percent_encode)
+        .unwrap_or_default();
+    match &e.password {
+        Some(p) => (
+            format!(
+                "{scheme}://{user}:{}@{host}:{}{db}",
+                percent_encode(p),
+                e.port
+            ),
+            format!("{scheme}://{user}:***@{host}:{}{db}", e.port),
+        ),
+        None if !user.is_empty() => {
+            let url = format!("{scheme}://{user}@{host}:{}{db}", e.port);
+            (url.clone(), url)
+        }
+        None => {
+            let url = format!("{scheme}://{host}:{}{db}", e.port);
+            (url.clone(), url)
+        }
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerDescription {
+    pub flavor: Flavor,
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binary: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusPaths {
+    pub data_dir: String,
+    pub settings: String,
+    pub config: String,
+    pub data: String,
+    pub pid_file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_file: Option<String>,
+}
+
+impl StatusPaths {
+    pub fn new(paths: &StorePaths, log_file: Option<&Path>) -> StatusPaths {
+        let s = |p: &Path| p.display().to_string();
+        StatusPaths {
+            data_dir: s(&paths.data_dir),
+            settings: s(&paths.settings_file),
+            config: s(&paths.config_file),
+            data: s(&paths.server_data_dir),
+            pid_file: s(&paths.pid_file),
+            log_file: log_file.map(s),
+        }
+    }
+}
+
+/// The persisted port was held by another program, so the store moved.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortMove {
+    pub from: u16,
+    pub to: u16,
+    pub held_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holder_pid: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueStoreStatus {
+    pub mode: &'static str,
+    pub running: bool,
+    pub owned: bool,
+    /// Whether this call started the server (false when it adopted a running one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connection: Option<ConnectionOptions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerDescription>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    pub paths: StatusPaths,
+    pub checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port_moved: Option<PortMove>,
+    /// Things that happened and are worth telling (a stale pid file set aside, …).
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StopResult {
+    /// Whether this call stopped a running server.
+    pub stopped: bool,
+    /// Whether a server of ours was running when the call began.
+    pub was_running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// How it stopped: `shutdown`, `sigterm` or `sigkill`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<&'static str>,
+    /// Set when the pid file named a process that is not ours (`E_NOT_OWNED`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    pub message: String,
+    /// Where a stale or foreign pid file was moved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_pid_file: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(password: Option<&str>) -> Endpoint {
+        Endpoint {
+            host: "127.0.0.1".into(),
+            port: 23456,
+            username: None,
+            password: password.map(str::to_string),
+            db: 0,
+            tls: false,
+        }
+    }
+
+    #[test]
+    fn urls_carry_and_mask_the_password() {
+        let (url, redacted) = endpoint_urls(&ep(Some("ab/c@d")));
+        assert_eq!(url, "redis://:ab%2Fc%40d@127.0.0.1:23456");
+        assert_eq!(redacted, "redis://:***@127.0.0.1:23456");
+        let (url, redacted) = endpoint_urls(&ep(None));
+        assert_eq!(url, redacted);
+        let mut v6 = ep(None);
+        v6.host = "::1".into();
+        v6.db = 2;
+        v6.tls = true;
+        assert_eq!(endpoint_urls(&v6).0, "rediss://[::1]:23456/2");
+    }
+
+    #[test]
+    fn connection_options_serialize_for_ioredis() {
+        let v = serde_json::to_value(ConnectionOptions::from_endpoint(&ep(Some("p")))).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"host":"127.0.0.1","port":23456,"password":"p","tls":false})
+        );
+    }
+}

@@ -1,0 +1,142 @@
+/* The shapes claude-mem-store's functions take and return. This header is written
+ * by hand (src/types.d.ts) and prepended by `napi build` to the generated
+ * declarations below it. */
+
+/** Where the queue store comes from. */
+export type Mode = 'managed' | 'external' | 'docker'
+
+/**
+ * Options every store function accepts. Every field is optional; each setting
+ * resolves as: this option > environment variable > `<dataDir>/settings.json` >
+ * default. Unknown keys are rejected with `E_BAD_OPTION`.
+ */
+export interface StoreOptions {
+  /** `CLAUDE_MEM_DATA_DIR`; default `~/.claude-mem`. Must be absolute (`~/` is expanded). */
+  dataDir?: string
+  /** `CLAUDE_MEM_REDIS_MODE`; default `managed`. */
+  mode?: Mode
+  /** `CLAUDE_MEM_REDIS_URL`: the server to use in `external` mode. */
+  url?: string
+  /** `CLAUDE_MEM_REDIS_HOST`; default `127.0.0.1`. The managed store listens on loopback only. */
+  host?: string
+  /**
+   * `CLAUDE_MEM_REDIS_PORT`. Managed: allocated once (never 6379, outside the
+   * ephemeral range) and persisted to settings.json. An explicit port (this option
+   * or the environment) held by another program is `E_PORT_IN_USE`; a persisted
+   * one moves to a free port and the status says why (`portMoved`).
+   */
+  port?: number
+  /** An explicit valkey-server / redis-server to run instead of the detected one. */
+  binary?: string
+  /** `CLAUDE_MEM_QUEUE_REDIS_PREFIX`: the key prefix of the smoke test's namespace. */
+  prefix?: string
+  /** How long to wait for a start, a stop or an answer, in ms. Default 15000. */
+  timeoutMs?: number
+}
+
+/** One step of a health probe. */
+export interface Check {
+  /** `ping`, `server`, `maxmemory-policy`, `appendonly`, `process`, … */
+  name: string
+  ok: boolean
+  detail: string
+  /** The stable error code when the check failed as an error (absent for a warning). */
+  code?: string
+}
+
+/** Options for ioredis / BullMQ's `connection`, password included. */
+export interface ConnectionOptions {
+  host: string
+  port: number
+  username?: string
+  password?: string
+  db?: number
+  tls: boolean
+}
+
+export interface ServerDescription {
+  flavor: 'valkey' | 'redis' | 'dragonfly' | 'unknown'
+  version: string
+  /** The server binary (managed mode). */
+  binary?: string
+}
+
+export interface StatusPaths {
+  dataDir: string
+  settings: string
+  config: string
+  data: string
+  pidFile: string
+  logFile?: string
+}
+
+/** The persisted port was held by another program, so the managed store moved. */
+export interface PortMove {
+  from: number
+  to: number
+  /** Who held it, e.g. `pid 1234 (python3 -m http.server 23456)`, where the OS tells. */
+  heldBy: string
+  holderPid?: number
+}
+
+export interface QueueStoreStatus {
+  mode: Mode
+  running: boolean
+  /** Whether claude-mem owns (started and may stop) this server. */
+  owned: boolean
+  /** Set by `ensureQueueStoreStarted`: true when this call started the server, false when it adopted one. */
+  started?: boolean
+  pid?: number
+  /** `redis://:<password>@127.0.0.1:<port>`: pass to ioredis/BullMQ as is. Secret: do not log it. */
+  url?: string
+  /** The same URL with the password masked, for logs. */
+  redactedUrl?: string
+  /** The same as options for ioredis/BullMQ: `new Queue(name, { connection })`. */
+  connection?: ConnectionOptions
+  server?: ServerDescription
+  /** e.g. `AOF everysec`. */
+  persistence?: string
+  /** The maxmemory policy, e.g. `noeviction`. */
+  policy?: string
+  paths: StatusPaths
+  /** The last health probe's checks. */
+  checks: Check[]
+  portMoved?: PortMove
+  /** Things worth telling that are not errors (a stale pid file set aside, a restart after a crash, …). */
+  notices: string[]
+}
+
+export interface StopResult {
+  /** Whether this call stopped a running server. */
+  stopped: boolean
+  /** Whether a server of ours was running when the call began. */
+  wasRunning: boolean
+  pid?: number
+  /** How it stopped. */
+  method?: 'shutdown' | 'sigterm' | 'sigkill'
+  /** `E_NOT_OWNED` when the pid file named another program's process (left alone). */
+  code?: string
+  message: string
+  /** Where a stale or foreign pid file was moved. */
+  stalePidFile?: string
+}
+
+export interface ServerBinary {
+  path: string
+  flavor: 'valkey' | 'redis'
+  /** From `--version`, e.g. `8.0.1`. */
+  version: string
+  /** Where it was found. */
+  source: 'option' | 'path' | 'homebrew' | 'system' | 'download'
+}
+
+/**
+ * Every rejection is an `Error` with one of these stable codes in `err.code`, and a
+ * message that says what to do next.
+ */
+export type ErrorCode =
+  | 'E_BAD_URL' | 'E_BAD_SETTINGS' | 'E_BAD_OPTION' | 'E_NO_SERVER_BINARY' | 'E_PORT_IN_USE'
+  | 'E_START_FAILED' | 'E_TIMEOUT' | 'E_UNREACHABLE' | 'E_AUTH' | 'E_VERSION_TOO_OLD'
+  | 'E_EVICTION_POLICY' | 'E_LUA_UNAVAILABLE' | 'E_CLUSTER_PREFIX' | 'E_CHECKSUM'
+  | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
+  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_IO' | 'E_INTERNAL'
