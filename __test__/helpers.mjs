@@ -1,0 +1,198 @@
+// Shared helpers for the Node test suite. Tests talk to real servers only:
+// redis-server (Debian bookworm, 7.0) and valkey-server (bookworm-backports, 8.0).
+// Every server a test starts is stopped by its pid in `t.after`, and, as a last
+// resort, when the test process exits. Nothing is ever killed by name.
+
+import { spawn, execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+const require = createRequire(import.meta.url)
+export const addon = require('../index.js')
+export const Redis = require('ioredis')
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+
+/** Both server flavors the suite runs against; `bin` is null where one is missing. */
+export const FLAVORS = ['valkey', 'redis'].map((flavor) => ({
+  flavor,
+  bin: which(`${flavor}-server`),
+}))
+
+export function which(name) {
+  for (const dir of (process.env.PATH || '').split(path.delimiter)) {
+    const p = path.join(dir, name)
+    try {
+      fs.accessSync(p, fs.constants.X_OK)
+      return p
+    } catch {}
+  }
+  return null
+}
+
+// pids started by this process; killed at exit if a test's own cleanup never ran.
+const started = new Set()
+process.on('exit', () => {
+  for (const pid of started) {
+    try { process.kill(pid, 'SIGKILL') } catch {}
+  }
+})
+
+/** Remembers `pid` so it is killed when the test process exits, whatever happens. */
+export function track(pid) {
+  if (pid) started.add(pid)
+}
+
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0)
+  } catch (e) {
+    return e.code === 'EPERM'
+  }
+  // A zombie has exited; only its parent has not collected it yet.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+/** Polls (bounded) until `cond()` is true; throws with `what` if it never is. */
+export async function waitFor(cond, what, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs
+  let pause = 1
+  while (Date.now() < deadline) {
+    if (await cond()) return
+    await new Promise((r) => setTimeout(r, pause))
+    pause = Math.min(pause * 2, 50)
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+}
+
+/** Stops `pid` (SIGTERM, then SIGKILL) and waits until it has exited. */
+export async function killAndWait(pid, timeoutMs = 10000) {
+  if (!pid || !isAlive(pid)) return started.delete(pid)
+  try { process.kill(pid, 'SIGTERM') } catch {}
+  try {
+    await waitFor(() => !isAlive(pid), `pid ${pid} to exit after SIGTERM`, timeoutMs / 2)
+  } catch {
+    try { process.kill(pid, 'SIGKILL') } catch {}
+    await waitFor(() => !isAlive(pid), `pid ${pid} to exit after SIGKILL`, timeoutMs / 2)
+  }
+  started.delete(pid)
+}
+
+/** A fresh data dir under the OS temp dir, removed after the test. */
+export function tmpDataDir(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.once('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address()
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Starts a throwaway server of `flavor` on a free loopback port with `args`
+ * (extra `--name value` config), waits until it answers PING, and stops it by pid
+ * after the test. Returns { pid, port, flavor, dir }.
+ */
+export async function startServer(t, { flavor = 'redis', args = [], password } = {}) {
+  const bin = FLAVORS.find((f) => f.flavor === flavor)?.bin
+  if (!bin) throw new Error(`${flavor}-server is not installed (see .ci/run)`)
+  const port = await freePort()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cms-${flavor}-`))
+  const argv = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args]
+  if (password) argv.push('--requirepass', password)
+  const child = spawn(bin, argv, { stdio: 'ignore', detached: false })
+  track(child.pid)
+  t.after(async () => {
+    await killAndWait(child.pid)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  await waitFor(async () => {
+    const c = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    c.on('error', () => {})
+    try {
+      await c.connect()
+      return (await c.ping()) === 'PONG'
+    } catch {
+      return false
+    } finally {
+      c.disconnect()
+    }
+  }, `${flavor}-server on port ${port}`)
+  return { pid: child.pid, port, flavor, dir }
+}
+
+/** An ioredis client for `status` (the managed store), closed after the test. */
+export function clientFor(t, status) {
+  const c = new Redis({ ...status.connection, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
+  c.on('error', () => {})
+  t.after(() => c.disconnect())
+  return c
+}
+
+/**
+ * Stops the managed store of `dataDir` after the test: through the addon first,
+ * then, if a server is somehow still running, by the pid its pid file names.
+ */
+export function stopStoreAfter(t, dataDir) {
+  t.after(async () => {
+    try {
+      await addon.stopQueueStore({ dataDir })
+    } catch {}
+    const pid = readPid(dataDir)
+    if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
+  })
+}
+
+/** The pid the store's pid file names, or null. */
+export function readPid(dataDir) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8')).pid
+  } catch {
+    return null
+  }
+}
+
+/** Whether `pid` is a server started for `dataDir` (its cwd or config is under it). */
+function isOurServer(pid, dataDir) {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(dataDir) ||
+      fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dataDir)
+  } catch {
+    return false
+  }
+}
+
+/** Runs `node -e <code>` synchronously and returns its stdout (for child-process tests). */
+export function nodeEval(code, env = {}) {
+  return execFileSync(process.execPath, ['-e', code], { env: { ...process.env, ...env }, encoding: 'utf8' })
+}
+
+/** Asserts that `promise` rejects with an Error whose code is `code`; returns it. */
+export async function rejectsWithCode(assert, promise, code) {
+  let err
+  try {
+    await promise
+  } catch (e) {
+    err = e
+  }
+  assert.ok(err, `expected a rejection with ${code}`)
+  assert.ok(err instanceof Error, 'rejects with an Error')
+  assert.equal(err.code, code, `code: ${err.code} — ${err.message}`)
+  return err
+}

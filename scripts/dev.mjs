@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// The two quick-start commands behind `npm run up` and `npm test`.
+//   up:   install npm deps if missing, build the addon (release), then run
+//         `claude-mem-store up` (find a server, start the managed store, print status).
+//   test: lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
+//         then the Node suite in __test__/ against real redis-server and valkey-server.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const task = process.argv[2]
+const extra = process.argv.slice(3)
+
+function run(cmd, args, opts = {}) {
+  console.error(`\n$ ${[cmd, ...args].join(' ')}`)
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts })
+  if (r.error) {
+    console.error(`could not run ${cmd}: ${r.error.message}`)
+    process.exit(1)
+  }
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+function ensureNodeDeps() {
+  if (fs.existsSync(path.join(root, 'node_modules', '.bin', 'napi'))) return
+  run('npm', [fs.existsSync(path.join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'])
+}
+
+function build() {
+  run('npx', ['napi', 'build', '--platform', '--release'])
+}
+
+function checkGeneratedFilesUnchanged() {
+  // CI builds from a clean clone: the committed index.d.ts / index.js must be what
+  // `napi build` generates, or the published types would lie.
+  const r = spawnSync('git', ['diff', '--exit-code', '--stat', '--', 'index.d.ts', 'index.js'], { cwd: root, stdio: 'inherit' })
+  if (r.status !== 0) {
+    const msg = 'index.d.ts / index.js differ from what `napi build` generates: commit the regenerated files.'
+    if (process.env.CI) {
+      console.error(`error: ${msg}`)
+      process.exit(1)
+    }
+    console.error(`warning: ${msg}`)
+  }
+}
+
+switch (task) {
+  case 'up':
+    ensureNodeDeps()
+    build()
+    run(process.execPath, [path.join(root, 'cli.js'), 'up', ...extra])
+    break
+  case 'test':
+    ensureNodeDeps()
+    run('cargo', ['fmt', '--check'])
+    run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
+    run('cargo', ['test'])
+    build()
+    checkGeneratedFilesUnchanged()
+    run(process.execPath, ['--test', '--test-concurrency=2', ...(extra.length ? extra : ['__test__/'])])
+    break
+  default:
+    console.error('usage: node scripts/dev.mjs up|test [args]')
+    process.exit(2)
+}
