@@ -231,12 +231,9 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         checks,
         ..stopped_status(settings, &paths)
     };
-    let Some(secret) = secret::load(&paths.secret_file)? else {
-        return Ok(not_running(vec![Check::warn(
-            "process",
-            "no managed store has been set up in this data dir yet",
-        )]));
-    };
+    // Without a secret nothing of ours can answer; the pid file is still checked so
+    // that a stale or foreign one is reported.
+    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
         PidFile::Valid(record) => record,
         PidFile::Invalid(why) => {
@@ -247,8 +244,10 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         }
         PidFile::Absent => {
             let orphan = match settings.port {
-                Some(p) => find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await,
-                None => None,
+                Some(p) if !secret.is_empty() => {
+                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                }
+                _ => None,
             };
             let Some((pid, mut client, info)) = orphan else {
                 return Ok(not_running(vec![Check::warn(
