@@ -2,7 +2,8 @@
 // The two quick-start commands behind `npm run up` and `npm test`.
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up` (find a server, start the managed store, print status).
-//   test: lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
+//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
+//         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -52,6 +53,7 @@ switch (task) {
     run(process.execPath, [path.join(root, 'cli.js'), 'up', ...extra])
     break
   case 'test':
+    run('bash', [path.join(root, 'scripts', 'install-test-servers.sh')])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the real servers the test suite runs against, if they are missing:
+#   Debian/Ubuntu: redis-server (bookworm: 7.0) and valkey-server (bookworm-backports: 8.0)
+#   macOS:         brew install redis valkey
+# Used by `npm test` (scripts/dev.mjs) and by .ci/run. It installs packages only;
+# it never starts or enables their services (claude-mem-store never uses them).
+set -euo pipefail
+
+have() { command -v "$1" >/dev/null 2>&1; }
+if have redis-server && have valkey-server; then
+  exit 0
+fi
+
+case "$(uname -s)" in
+  Darwin)
+    have brew || { echo "Install Homebrew, then: brew install redis valkey" >&2; exit 1; }
+    brew install redis valkey
+    ;;
+  Linux)
+    have apt-get || { echo "Install redis-server and valkey-server with your package manager, then run npm test again." >&2; exit 1; }
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+      have sudo || { echo "Run as root, or install sudo, to install redis-server and valkey-server." >&2; exit 1; }
+      SUDO="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    if [ "$codename" = "bookworm" ] && ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' | $SUDO tee /etc/apt/sources.list.d/backports.list >/dev/null
+    fi
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq redis-server redis-tools
+    if [ "$codename" = "bookworm" ]; then
+      $SUDO apt-get install -y -qq -t bookworm-backports valkey-server valkey-tools
+    else
+      $SUDO apt-get install -y -qq valkey-server valkey-tools
+    fi
+    ;;
+  *)
+    echo "The test suite needs redis-server and valkey-server on PATH." >&2
+    exit 1
+    ;;
+esac
