@@ -141,6 +141,23 @@ export type ErrorCode =
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
   | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_IO' | 'E_INTERNAL'
 
+/** Options of `watchQueueStore`: the store's options plus the callback. */
+export interface WatchOptions extends StoreOptions {
+  /** How often to check that the store's process lives, in ms (10–3600000). Default 1000. */
+  intervalMs?: number
+  /** Called for every event. Keep it quick; an exception thrown here is not caught by the watcher. */
+  onEvent: (event: WatchEvent) => void
+}
+
+/** What the watcher saw or did. */
+export type WatchEvent =
+  | { type: 'watching'; pid?: number }
+  | { type: 'died'; pid: number }
+  | { type: 'restarting'; attempt: number; delayMs: number }
+  | { type: 'restarted'; pid: number; port: number }
+  | { type: 'restartFailed'; attempt: number; code: string; message: string }
+  | { type: 'stopped' }
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -148,6 +165,14 @@ export type ErrorCode =
  * can point the loader at a WASI artifact this package does not build itself.
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/** A running watch. `close()` ends it; the store keeps running. */
+export declare class QueueStoreWatcher {
+  /** Stops watching. The store is left as it is (running or not). Safe to call twice. */
+  close(): void
+  /** Whether `close()` has been called. */
+  get closed(): boolean
+}
 
 /**
  * Lists the `valkey-server` / `redis-server` binaries on this machine, best first
@@ -183,3 +208,14 @@ export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueS
  * Nothing running is a result, not an error.
  */
 export declare function stopQueueStore(options?: StoreOptions): Promise<StopResult>
+
+/**
+ * Watches the managed store and starts it again, with backoff (100 ms doubling
+ * to 30 s), when its process dies without having been stopped. Every check and
+ * action is reported to `onEvent`: `watching`, `died`, `restarting`, `restarted`,
+ * `restartFailed`, `stopped`. A store stopped on purpose (`stopQueueStore`) is
+ * left stopped. Two watchers in two processes never start two servers: restarts
+ * go through `ensureQueueStoreStarted`'s lock. Throws `E_BAD_OPTION` /
+ * `E_BAD_SETTINGS` for bad options.
+ */
+export declare function watchQueueStore(options: WatchOptions): QueueStoreWatcher

@@ -835,7 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.QueueStoreWatcher = nativeBinding.QueueStoreWatcher
 module.exports.detectServerBinaries = nativeBinding.detectServerBinaries
 module.exports.ensureQueueStoreStarted = nativeBinding.ensureQueueStoreStarted
 module.exports.queueStoreStatus = nativeBinding.queueStoreStatus
 module.exports.stopQueueStore = nativeBinding.stopQueueStore
+module.exports.watchQueueStore = nativeBinding.watchQueueStore

@@ -105,3 +105,10 @@ impl fmt::Display for StoreError {
 impl std::error::Error for StoreError {}
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Lets napi-rs use a code directly as a thrown Error's `code` (sync functions).
+impl AsRef<str> for ErrorCode {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}

@@ -140,3 +140,20 @@ export type ErrorCode =
   | 'E_EVICTION_POLICY' | 'E_LUA_UNAVAILABLE' | 'E_CLUSTER_PREFIX' | 'E_CHECKSUM'
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
   | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_IO' | 'E_INTERNAL'
+
+/** Options of `watchQueueStore`: the store's options plus the callback. */
+export interface WatchOptions extends StoreOptions {
+  /** How often to check that the store's process lives, in ms (10–3600000). Default 1000. */
+  intervalMs?: number
+  /** Called for every event. Keep it quick; an exception thrown here is not caught by the watcher. */
+  onEvent: (event: WatchEvent) => void
+}
+
+/** What the watcher saw or did. */
+export type WatchEvent =
+  | { type: 'watching'; pid?: number }
+  | { type: 'died'; pid: number }
+  | { type: 'restarting'; attempt: number; delayMs: number }
+  | { type: 'restarted'; pid: number; port: number }
+  | { type: 'restartFailed'; attempt: number; code: string; message: string }
+  | { type: 'stopped' }

@@ -16,6 +16,7 @@ use crate::options::OptionReader;
 use crate::settings::{self, Mode, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 pub mod store;
+pub mod watch;
 
 /// A result or a coded error, converted to JS on the JS thread.
 pub struct Coded(std::result::Result<Value, StoreError>);

@@ -5,6 +5,7 @@
 pub mod ownership;
 pub mod start;
 pub mod stop;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,6 +49,31 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let paths = StorePaths::new(&settings.data_dir);
     paths.create_private_dirs()?;
     let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    ensure_locked(settings, &paths).await
+}
+
+/// For the watcher: start the store again only if it *died* — its pid file still
+/// names `dead_pid` — deciding under the lock, so that a `stop` in progress (which
+/// removes the pid file) is never undone. `None` when the store was stopped on purpose.
+pub async fn restart_if_died(
+    settings: &Settings,
+    dead_pid: u32,
+) -> Result<Option<QueueStoreStatus>> {
+    let paths = StorePaths::new(&settings.data_dir);
+    paths.create_private_dirs()?;
+    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    match pidfile::read(&paths.pid_file)? {
+        PidFile::Absent => Ok(None),
+        PidFile::Valid(r) if r.pid != dead_pid && process::is_alive(r.pid) => {
+            // Someone (another watcher, an ensure) already brought it back: adopt.
+            ensure_locked(settings, &paths).await.map(Some)
+        }
+        _ => ensure_locked(settings, &paths).await.map(Some),
+    }
+}
+
+async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueStoreStatus> {
+    let paths = paths.clone();
     let secret = secret::load_or_create(&paths.secret_file)?;
     let mut notices = Vec::new();
 
