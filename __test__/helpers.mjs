@@ -205,3 +205,35 @@ export async function rejectsWithCode(assert, promise, code) {
   assert.equal(err.code, code, `code: ${err.code} — ${err.message}`)
   return err
 }
+
+/**
+ * Records what a fault or bad-input test observed, for RELIABILITY.md
+ * (scripts/reliability-report.mjs turns these lines into the document after the
+ * suite ran). `outcome` must come from what the test saw, not be written ahead.
+ */
+export const RELIABILITY_LOG = path.join(ROOT, 'target', 'reliability.jsonl')
+export function recordOutcome(section, scenario, outcome) {
+  fs.mkdirSync(path.dirname(RELIABILITY_LOG), { recursive: true })
+  fs.appendFileSync(RELIABILITY_LOG, JSON.stringify({ section, scenario, outcome }) + '\n')
+}
+
+/**
+ * A fresh dir with a tmpfs mounted on it (root only), unmounted and removed after
+ * the test; null where mounting is not possible.
+ */
+export function tmpfsDataDir(t, options) {
+  if (process.getuid?.() !== 0) return null
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-tmpfs-'))
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'ignore' })
+  } catch {
+    fs.rmdirSync(dir)
+    return null
+  }
+  t.after(async () => {
+    await stopStore(dir)
+    try { execFileSync('umount', [dir], { stdio: 'ignore' }) } catch {}
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return dir
+}

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {
-  addon, FLAVORS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, rejectsWithCode,
+  addon, FLAVORS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, recordOutcome, rejectsWithCode,
   stopStoreAfter, tmpDataDir, track, waitFor,
 } from './helpers.mjs'
 
@@ -137,7 +137,10 @@ for (const { flavor, bin } of FLAVORS) {
       assert.ok(r.notices.some((n) => n.includes('had exited')), JSON.stringify(r.notices))
       const c2 = clientFor(t, r)
       const values = await c2.mget(...Array.from({ length: 1000 }, (_, i) => `old:${i}`))
-      assert.equal(values.filter((v, i) => v === String(i)).length, 1000, 'every key written ≥ 2 s before the kill')
+      const kept = values.filter((v, i) => v === String(i)).length
+      assert.equal(kept, 1000, 'every key written ≥ 2 s before the kill')
+      recordOutcome('Faults', `${flavor}: SIGKILL of the server, 1000 keys written ≥ 2 s before`,
+        `the next ensure started it again on the same port (${r.connection.port === s.connection.port ? 'same' : 'another'} port) with ${kept} of 1000 keys`)
     })
   })
 }
@@ -174,6 +177,8 @@ test('a pid file naming a live unrelated process: that process is never signalle
   assert.ok(isAlive(bystander.pid), 'bystander untouched by ensure')
   await addon.stopQueueStore({ dataDir })
   assert.ok(isAlive(bystander.pid), 'bystander untouched after stopping our server')
+  recordOutcome('Faults', 'pid file naming a live unrelated process (a recycled pid)',
+    `stop returned ${stop.code} and signalled nothing; status reported ${st.checks[0].code}; ensure set the file aside and started its own server; the unrelated process ${isAlive(bystander.pid) ? 'still runs' : 'DIED'}`)
 })
 
 test('a persisted port held by another program: the store moves and says who held it', async (t) => {
@@ -194,6 +199,7 @@ test('a persisted port held by another program: the store moves and says who hel
   const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
   assert.equal(settings.CLAUDE_MEM_REDIS_PORT, String(s.connection.port), 'new port persisted')
   assert.equal(settings.CLAUDE_MEM_MODEL, 'keep-me', 'other keys kept')
+  recordOutcome('Faults', 'persisted port held by another program', `the store moved to another port, saved it, kept other settings keys, and named the holder ("pid <test process> (node …)")`)
 
   // An explicit port (option) held by someone else is refused, not moved.
   await addon.stopQueueStore({ dataDir })
@@ -223,6 +229,7 @@ test('8 processes racing ensure on a fresh data dir end with one server', async 
     try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
   })
   assert.deepEqual(servers.map(Number), [results[0].pid])
+  recordOutcome('Races', '8 processes call ensure at once on a fresh data dir', `${servers.length} server process; all 8 got the same pid and port`)
 })
 
 test('garbage settings.json → E_BAD_SETTINGS, the file untouched, nothing started', async (t) => {
@@ -237,6 +244,7 @@ test('garbage settings.json → E_BAD_SETTINGS, the file untouched, nothing star
     await rejectsWithCode(assert, addon.queueStoreStatus({ dataDir }), 'E_BAD_SETTINGS')
   }
   assert.equal(fs.existsSync(path.join(dataDir, 'redis', 'redis.pid')), false, 'no server started')
+  recordOutcome('Faults', 'settings.json garbage (6 kinds: truncated JSON, array, string, bad mode, port 70000, object value)', 'each rejected with E_BAD_SETTINGS naming settings.json; the file byte-for-byte untouched; nothing started')
 })
 
 test('bad settings from options and the environment name their source', async (t) => {
@@ -295,6 +303,8 @@ test('a corrupt pid file is set aside; a lost pid file does not cause a second s
     assert.ok(again.notices.some((n) => n.includes('moved to')), JSON.stringify(again.notices))
   }
   assert.ok(isAlive(s.pid))
+  recordOutcome('Faults', 'pid file empty, not JSON, incomplete, or 100 kB', 'each set aside (never acted on); the running server was found on its port and adopted, no second server')
+  recordOutcome('Faults', 'pid file deleted while the server runs', 'status still reported it running; ensure adopted it and wrote a new pid file')
 })
 
 test('stop with nothing set up creates nothing and is not an error', async (t) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, FLAVORS, ROOT, clientFor, isAlive, rejectsWithCode, tmpDataDir, track, waitFor } from './helpers.mjs'
+import { addon, FLAVORS, ROOT, clientFor, isAlive, recordOutcome, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 const bin = FLAVORS.find((f) => f.bin)?.bin
 
@@ -44,6 +44,7 @@ test('a store killed with SIGKILL is restarted on the same port with its data', 
   assert.equal(watcher.closed, true)
   watcher.close()
   assert.ok(isAlive(restarted.pid))
+  recordOutcome('Faults', 'watcher running, server killed with SIGKILL', `events: ${[...new Set(events.map((e) => e.type))].join(' → ')}; same port, data kept; closing the watcher left the store running`)
 })
 
 test('a store stopped on purpose stays stopped', async (t) => {
@@ -96,6 +97,7 @@ test('two watchers in two processes restart one server', async (t) => {
     try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
   })
   assert.deepEqual(servers.map(Number), [pids[0]], 'exactly one server process')
+  recordOutcome('Races', 'two watchers in two processes, server killed', `${servers.length} server process afterwards; every restart reported named it`)
 })
 
 test('bad watcher options throw coded errors', (t) => {

@@ -60,7 +60,10 @@ switch (task) {
     run('cargo', ['test'])
     build()
     checkGeneratedFilesUnchanged()
+    fs.rmSync(path.join(root, 'target', 'reliability.jsonl'), { force: true })
     run(process.execPath, ['--test', '--test-concurrency=2', ...(extra.length ? extra : ['__test__/'])])
+    // Only a full run describes every fault and bad input: then refresh RELIABILITY.md.
+    if (!extra.length) run(process.execPath, [path.join(root, 'scripts', 'reliability-report.mjs')])
     break
   default:
     console.error('usage: node scripts/dev.mjs up|test [args]')

@@ -47,9 +47,25 @@ struct Running {
 
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let paths = StorePaths::new(&settings.data_dir);
-    paths.create_private_dirs()?;
-    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
-    ensure_locked(settings, &paths).await
+    let result = async {
+        paths.create_private_dirs()?;
+        let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+        ensure_locked(settings, &paths).await
+    }
+    .await;
+    result.map_err(cannot_start)
+}
+
+/// A file we need could not be written (read-only or full disk, permissions): the
+/// store cannot start, and the message names the file and the OS's reason.
+fn cannot_start(e: StoreError) -> StoreError {
+    if e.code != ErrorCode::Io {
+        return e;
+    }
+    StoreError::new(
+        ErrorCode::StartFailed,
+        format!("the store cannot start: {}", e.message),
+    )
 }
 
 /// For the watcher: start the store again only if it *died* — its pid file still
@@ -86,6 +102,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
         None => {
             let binary = choose_binary(settings)?;
             let s = start::start(&paths, &binary, settings.port, &secret, settings.timeout).await?;
+            notices.extend(s.load_warnings);
             Running {
                 record: s.record,
                 client: s.client,

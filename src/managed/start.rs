@@ -29,6 +29,8 @@ pub struct Started {
     pub info: ServerInfo,
     pub port_moved: Option<PortMove>,
     pub log_file: std::path::PathBuf,
+    /// What the server said about its data while loading it (e.g. a truncated AOF).
+    pub load_warnings: Vec<String>,
 }
 
 pub async fn start(
@@ -56,6 +58,7 @@ pub async fn start(
         .render()?;
         write_atomically(&paths.config_file, config.as_bytes(), Some(0o600))?;
         let log_file = paths.log_file(&local_date_today());
+        let log_start = std::fs::metadata(&log_file).map(|m| m.len()).unwrap_or(0);
         let pid = process::spawn_server(&binary.path, &paths.config_file, &log_file)?;
         let record = PidRecord {
             pid,
@@ -87,12 +90,14 @@ pub async fn start(
                 if let Some(moved) = port_moved.as_mut() {
                     moved.to = port;
                 }
+                let load_warnings = load_warnings(&log_since(&log_file, log_start));
                 return Ok(Started {
                     record,
                     client,
                     info,
                     port_moved,
                     log_file,
+                    load_warnings,
                 });
             }
             Err(failure) => {
@@ -262,6 +267,44 @@ async fn wait_ready(
     }
 }
 
+/// What this start wrote to the log (everything after `offset`), at most 64 KiB.
+fn log_since(log: &Path, offset: u64) -> String {
+    let Ok(mut f) = std::fs::File::open(log) else {
+        return String::new();
+    };
+    if f.seek(SeekFrom::Start(offset)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(64 * 1024).read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Turns the server's own words about damaged data into notices for the user. With
+/// `aof-load-truncated yes` a crash that cut the AOF's last record short costs only
+/// that record; the server says so, and so do we.
+pub fn load_warnings(log: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if log.contains("short read while loading the AOF")
+        || log.contains("AOF loaded anyway because aof-load-truncated")
+    {
+        let offset = log
+            .lines()
+            .find_map(|l| l.split("Truncating the AOF").nth(1))
+            .and_then(|rest| rest.split_whitespace().find_map(|w| w.parse::<u64>().ok()));
+        warnings.push(match offset {
+            Some(at) => format!(
+                "the AOF ended in the middle of a record (a crash cut its last write short); \
+                 the server kept every complete record and cut the file at byte {at}"
+            ),
+            None => "the AOF ended in the middle of a record (a crash cut its last write short); \
+                 the server kept every complete record and dropped the partial one"
+                .to_string(),
+        });
+    }
+    warnings
+}
+
 /// The last lines of the server's log, for error messages.
 pub fn log_tail(log: &Path) -> String {
     const TAIL_BYTES: u64 = 4096;
@@ -329,6 +372,17 @@ mod tests {
         let (chosen, moved) = choose_port(setting, Path::new("/x"), &[]).unwrap();
         assert_eq!(chosen, port);
         assert!(moved.is_none());
+    }
+
+    #[test]
+    fn truncated_aof_is_reported_with_its_offset() {
+        let log = "1:M 26 Nov 2026 18:00:00.000 # !!! Warning: short read while loading the AOF file appendonly.aof.1.incr.aof!!!\n\
+                   1:M 26 Nov 2026 18:00:00.000 # !!! Truncating the AOF appendonly.aof.1.incr.aof at offset 4242 !!!\n\
+                   1:M 26 Nov 2026 18:00:00.000 # AOF appendonly.aof.1.incr.aof loaded anyway because aof-load-truncated is enabled\n";
+        let w = load_warnings(log);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("byte 4242"), "{}", w[0]);
+        assert!(load_warnings("Ready to accept connections").is_empty());
     }
 
     #[test]
