@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The two quick-start commands behind `npm run up` and `npm test`.
+// The quick-start commands behind `npm run up` and `npm test` (and `npm run bench`).
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up` (find a server, start the managed store, print status).
 //   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
@@ -65,7 +65,12 @@ switch (task) {
     // Only a full run describes every fault and bad input: then refresh RELIABILITY.md.
     if (!extra.length) run(process.execPath, [path.join(root, 'scripts', 'reliability-report.mjs')])
     break
+  case 'bench':
+    ensureNodeDeps()
+    build()
+    run(process.execPath, [path.join(root, 'bench', 'run.mjs'), ...extra])
+    break
   default:
-    console.error('usage: node scripts/dev.mjs up|test [args]')
+    console.error('usage: node scripts/dev.mjs up|test|bench [args]')
     process.exit(2)
 }

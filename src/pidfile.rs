@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
-use crate::settings_file::write_atomically;
+use crate::settings_file::write_replacing_volatile;
 
 /// A real pid file is ~300 bytes; we never read more than this.
 const MAX_PID_FILE_BYTES: u64 = 64 * 1024;
@@ -73,7 +73,8 @@ pub fn parse(bytes: &[u8]) -> PidFile {
 pub fn write(path: &Path, record: &PidRecord) -> Result<()> {
     let text = serde_json::to_string_pretty(record)
         .map_err(|e| StoreError::new(crate::error::ErrorCode::Internal, e.to_string()))?;
-    write_atomically(path, text.as_bytes(), Some(0o600))
+    // Not fsynced: after a machine crash no process it could name is alive.
+    write_replacing_volatile(path, text.as_bytes(), Some(0o600))
 }
 
 /// Moves a pid file we will not act on out of the way, keeping it for the user to

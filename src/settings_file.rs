@@ -167,6 +167,17 @@ fn existing_mode(_path: &Path) -> Option<u32> {
 /// `path`, so readers see either the old or the new file, never a torn one.
 /// `mode` (unix permissions) is applied before the rename.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    write_replacing(path, bytes, mode, true)
+}
+
+/// Like `write_atomically` but without the fsync, for files that a machine crash
+/// makes moot anyway (the pid file: every process is gone after a crash; the server
+/// config: rewritten at every start). Still never torn: the rename is atomic.
+pub fn write_replacing_volatile(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    write_replacing(path, bytes, mode, false)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -193,7 +204,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<
             f.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         drop(f);
         fs::rename(&tmp, path)
     })();

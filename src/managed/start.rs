@@ -16,7 +16,7 @@ use crate::port::{self, PortHolder};
 use crate::process::{self, Signal};
 use crate::server_info::ServerInfo;
 use crate::settings::{PortSetting, Source};
-use crate::settings_file::write_atomically;
+use crate::settings_file::write_replacing_volatile;
 use crate::status::PortMove;
 
 /// Another program can grab a port between our check and the server's bind; we
@@ -56,7 +56,8 @@ pub async fn start(
             password: secret,
         }
         .render()?;
-        write_atomically(&paths.config_file, config.as_bytes(), Some(0o600))?;
+        // Rewritten at every start, so it need not survive a machine crash: no fsync.
+        write_replacing_volatile(&paths.config_file, config.as_bytes(), Some(0o600))?;
         let log_file = paths.log_file(&local_date_today());
         let log_start = std::fs::metadata(&log_file).map(|m| m.len()).unwrap_or(0);
         let pid = process::spawn_server(&binary.path, &paths.config_file, &log_file)?;
@@ -232,7 +233,8 @@ async fn wait_ready(
     log: &Path,
 ) -> std::result::Result<(Client, ServerInfo), Failure> {
     let endpoint = loopback(port, secret);
-    let mut pause = Duration::from_millis(1);
+    let started = Instant::now();
+    let mut pause = Duration::from_micros(250);
     loop {
         if !process::is_alive(pid) {
             process::reap_if_child(pid);
@@ -263,7 +265,11 @@ async fn wait_ready(
             Err(_) => {}
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(20));
+        // A server usually answers within ~10 ms: poll finely at first so that we
+        // notice within a fraction of a millisecond, then back off for slow loads.
+        if started.elapsed() > Duration::from_millis(200) {
+            pause = Duration::from_millis(10);
+        }
     }
 }
 
