@@ -178,6 +178,9 @@ pub fn write_replacing_volatile(path: &Path, bytes: &[u8], mode: Option<u32>) ->
 }
 
 fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) -> Result<()> {
+    // Unix permissions have no meaning on Windows, where the file inherits its ACL.
+    #[cfg(not(unix))]
+    let _ = mode;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()

@@ -60,7 +60,19 @@ pub struct ConnectionOptions {
     pub password: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub db: Option<i64>,
-    pub tls: bool,
+    /// Present only for TLS: ioredis takes TLS options as an object (`tls: {}`),
+    /// and `tls: false` is not a valid ioredis option type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsOptions>,
+}
+
+/// TLS options in ioredis's shape (`tls.connect` options).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsOptions {
+    /// The name to verify the certificate against (SNI), when the host is a name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servername: Option<String>,
 }
 
 impl ConnectionOptions {
@@ -71,7 +83,13 @@ impl ConnectionOptions {
             username: e.username.clone(),
             password: e.password.clone(),
             db: (e.db != 0).then_some(e.db),
-            tls: e.tls,
+            tls: e.tls.then(|| TlsOptions {
+                servername: e
+                    .host
+                    .parse::<std::net::IpAddr>()
+                    .is_err()
+                    .then(|| e.host.clone()),
+            }),
         }
     }
 }
@@ -257,7 +275,15 @@ mod tests {
         let v = serde_json::to_value(ConnectionOptions::from_endpoint(&ep(Some("p")))).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"host":"127.0.0.1","port":23456,"password":"p","tls":false})
+            serde_json::json!({"host":"127.0.0.1","port":23456,"password":"p"})
+        );
+        let mut tls = ep(None);
+        tls.tls = true;
+        tls.host = "cache.example.com".into();
+        let v = serde_json::to_value(ConnectionOptions::from_endpoint(&tls)).unwrap();
+        assert_eq!(
+            v["tls"],
+            serde_json::json!({"servername": "cache.example.com"})
         );
     }
 }

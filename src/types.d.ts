@@ -51,7 +51,8 @@ export interface ConnectionOptions {
   username?: string
   password?: string
   db?: number
-  tls: boolean
+  /** Present only for TLS (`rediss://`), in ioredis's shape. */
+  tls?: { servername?: string }
 }
 
 export interface ServerDescription {
