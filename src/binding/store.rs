@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{Coded, run, store_settings, unsupported_mode};
 use crate::binaries;
+use crate::docker;
 use crate::managed;
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
@@ -28,6 +29,7 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
         let settings = store_settings("ensureQueueStoreStarted", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
+            Mode::Docker => docker::ensure(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -45,6 +47,7 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("queueStoreStatus", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
+            Mode::Docker => docker::status(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -65,6 +68,7 @@ pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("stopQueueStore", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
+            Mode::Docker => docker::stop(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
