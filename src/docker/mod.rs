@@ -351,6 +351,25 @@ fn running_status(
         ..loopback(port, secret)
     };
     let (url, redacted) = endpoint_urls(&endpoint);
+    let container_check = if container.image == commands::IMAGE {
+        Check::pass(
+            "container",
+            format!("{} ({}) is running", names.container, container.image),
+        )
+    } else {
+        Check::warn(
+            "container",
+            format!(
+                "{} runs {}; this version of claude-mem-store pins {}. stopQueueStore() then \
+                 ensureQueueStoreStarted() moves it (the volume is kept)",
+                names.container,
+                container.image,
+                commands::IMAGE
+            ),
+        )
+    };
+    let mut checks = vec![container_check];
+    checks.extend(health.checks);
     QueueStoreStatus {
         running: true,
         owned: true,
@@ -364,7 +383,7 @@ fn running_status(
         }),
         persistence: health.persistence,
         policy: health.policy,
-        checks: health.checks,
+        checks,
         ..stopped_status(settings, paths, names, Some(container))
     }
 }

@@ -58,7 +58,12 @@ impl Ctx<'_> {
         }
     }
 
-    async fn docker(&self, args: &[String], code: ErrorCode, timeout: Duration) -> Result<String> {
+    async fn run_docker(
+        &self,
+        args: &[String],
+        code: ErrorCode,
+        timeout: Duration,
+    ) -> Result<String> {
         self.docker
             .run(args, timeout)
             .await
@@ -81,7 +86,7 @@ pub async fn bring_up(ctx: &mut Ctx<'_>) -> Result<Up> {
         match ps::plan(&c, ctx.explicit_port(), port::is_free) {
             Plan::Adopt => return use_existing(ctx, c, false).await,
             Plan::Unpause => {
-                ctx.docker(
+                ctx.run_docker(
                     &commands::unpause(&c.id),
                     ErrorCode::StartFailed,
                     ctx.timeout(),
@@ -154,14 +159,14 @@ async fn use_existing(ctx: &mut Ctx<'_>, c: Container, started: bool) -> Result<
 async fn replace(ctx: &mut Ctx<'_>, c: &Container, why: &str) -> Result<()> {
     if matches!(c.state.as_str(), "running" | "paused" | "restarting") {
         let grace = ctx.timeout();
-        ctx.docker(
+        ctx.run_docker(
             &commands::stop(&c.id, grace),
             ErrorCode::StartFailed,
             grace + Duration::from_secs(10),
         )
         .await?;
     }
-    ctx.docker(
+    ctx.run_docker(
         &commands::remove(&c.id),
         ErrorCode::StartFailed,
         ctx.timeout(),
