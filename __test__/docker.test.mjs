@@ -11,6 +11,7 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { addon, Redis, ROOT, isAlive, killAndWait, rejectsWithCode, tmpDataDir, track, which } from './helpers.mjs'
@@ -51,11 +52,14 @@ function standIn(t, env = {}) {
     `#!${process.execPath}\nrequire(${JSON.stringify(path.join(ROOT, '__test__', 'fixtures', 'docker-standin.cjs'))})\n`,
     { mode: 0o755 },
   )
-  // The image's entrypoint chowns /data and drops root; the stand-in's just runs the
-  // server on the published loopback port (it is the host here).
+  // The image's entrypoint chowns /data and drops root; the stand-in's records the
+  // argv and environment the server is exec'd with (Valkey's proc title later
+  // overwrites /proc/<pid>/cmdline and environ, so those prove nothing), then runs
+  // the server on the published loopback port (it is the host here).
   fs.writeFileSync(
     path.join(entry, 'docker-entrypoint.sh'),
-    '#!/bin/sh\nexec "$@" --bind 127.0.0.1 --port "$STANDIN_PORT"\n',
+    '#!/bin/sh\nprintf "%s\\n" "$@" > "$STANDIN_DIR/server-argv"\nenv > "$STANDIN_DIR/server-env"\n' +
+      'exec "$@" --bind 127.0.0.1 --port "$STANDIN_PORT"\n',
     { mode: 0o755 },
   )
   const pids = () => {
@@ -214,6 +218,7 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   assert.equal(s.persistence, 'AOF everysec')
   assert.equal(s.policy, 'noeviction')
   assert.ok(s.checks.every((c) => c.ok), JSON.stringify(s.checks))
+  assert.deepEqual(s.checks.find((c) => c.name === 'container'), { name: 'container', ok: true, detail: `${names.container} (${IMAGE}) is running` })
   assert.deepEqual(
     { name: s.container.name, image: s.container.image, volume: s.container.volume, state: s.container.state },
     { name: names.container, image: IMAGE, volume: names.volume, state: 'running' },
@@ -226,10 +231,13 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   for (const c of docker.calls()) assert.ok(!c.join(' ').includes(secret), `password in argv: ${c[0]}`)
   const [serverPid] = docker.pids()
   assert.ok(isAlive(serverPid))
-  const cmdline = fs.readFileSync(`/proc/${serverPid}/cmdline`, 'utf8')
-  assert.match(cmdline, /valkey-server/)
-  assert.ok(!cmdline.includes(secret), 'password in the server argv')
-  assert.ok(!fs.readFileSync(`/proc/${serverPid}/environ`, 'utf8').includes(secret), 'password in the server environment')
+  const serverArgv = fs.readFileSync(path.join(docker.dir, 'server-argv'), 'utf8').split('\n')
+  assert.equal(serverArgv[0], 'valkey-server')
+  assert.ok(serverArgv.includes('noeviction'))
+  assert.ok(!serverArgv.join(' ').includes(secret), 'password in the server argv')
+  const serverEnv = fs.readFileSync(path.join(docker.dir, 'server-env'), 'utf8')
+  assert.match(serverEnv, /STANDIN_PORT=/)
+  assert.ok(!serverEnv.includes(secret), 'password in the server environment')
   assert.equal(fs.statSync(envFile).mode & 0o777, 0o600)
   const authConf = path.join(docker.dir, 'volumes', names.volume, 'claude-mem-auth.conf')
   assert.equal(fs.statSync(authConf).mode & 0o777, 0o600)
@@ -327,6 +335,32 @@ test('a container made with an old password is replaced, keeping its volume (and
   const redis2 = client(t, second)
   assert.equal(await redis2.get('claude-mem:survives'), 'yes')
   await redis2.quit()
+  await addon.stopQueueStore(opts(dataDir))
+})
+
+test('a stopped store whose port another program took moves to a free port, keeping its volume', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const docker = standIn(t)
+  const first = await addon.ensureQueueStoreStarted(opts(dataDir))
+  const oldPort = first.connection.port
+  await addon.stopQueueStore(opts(dataDir))
+  docker.newCalls()
+  const squatter = net.createServer()
+  await new Promise((resolve) => squatter.listen(oldPort, '127.0.0.1', resolve))
+  t.after(() => squatter.close())
+
+  const moved = await addon.ensureQueueStoreStarted(opts(dataDir))
+  assert.notEqual(moved.connection.port, oldPort)
+  assert.equal(moved.portMoved.from, oldPort)
+  assert.equal(moved.portMoved.to, moved.connection.port)
+  assert.match(moved.portMoved.heldBy, new RegExp(`pid ${process.pid}`))
+  const calls = docker.newCalls()
+  assert.ok(calls.some((c) => c.join(' ') === `rm --force ${first.container.id}`), JSON.stringify(calls))
+  const run = calls.find((c) => c[0] === 'run')
+  assert.ok(run.includes(`127.0.0.1:${moved.connection.port}:6379`))
+  assert.ok(!calls.some((c) => c[0] === 'volume'))
+  const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
+  assert.equal(settings.CLAUDE_MEM_REDIS_PORT, String(moved.connection.port))
   await addon.stopQueueStore(opts(dataDir))
 })
 
