@@ -62,6 +62,11 @@ export interface ServerDescription {
   binary?: string
 }
 
+/**
+ * Where the store's files are. In `docker` mode the server's files live in the
+ * container: `config` is the 0600 env file the container's password is read from,
+ * `data` is the name of the Docker volume holding `/data`, and `pidFile` is empty.
+ */
 export interface StatusPaths {
   dataDir: string
   settings: string
@@ -69,6 +74,18 @@ export interface StatusPaths {
   data: string
   pidFile: string
   logFile?: string
+}
+
+/** `docker` mode: the store's container, found by its `com.claude-mem.*` labels. */
+export interface DockerContainer {
+  id: string
+  name: string
+  /** The pinned image, e.g. `valkey/valkey:8.1.11`. */
+  image: string
+  /** The named volume holding `/data` (AOF and RDB); kept unless uninstall purges data. */
+  volume: string
+  /** Docker's state: `running`, `exited`, `created`, `paused`, … */
+  state: string
 }
 
 /** The persisted port was held by another program, so the managed store moved. */
@@ -105,6 +122,8 @@ export interface QueueStoreStatus {
   portMoved?: PortMove
   /** Things worth telling that are not errors (a stale pid file set aside, a restart after a crash, …). */
   notices: string[]
+  /** `docker` mode: the store's container (absent when there is none). */
+  container?: DockerContainer
 }
 
 export interface StopResult {
@@ -113,9 +132,12 @@ export interface StopResult {
   /** Whether a server of ours was running when the call began. */
   wasRunning: boolean
   pid?: number
-  /** How it stopped. */
-  method?: 'shutdown' | 'sigterm' | 'sigkill'
-  /** `E_NOT_OWNED` when the pid file named another program's process (left alone). */
+  /** How it stopped (`docker-stop` in docker mode: the container and its volume are kept). */
+  method?: 'shutdown' | 'sigterm' | 'sigkill' | 'docker-stop'
+  /**
+   * `E_NOT_OWNED` when the pid file named another program's process (left alone);
+   * `E_DOCKER_UNAVAILABLE` when docker mode could not reach Docker (nothing stopped).
+   */
   code?: string
   message: string
   /** Where a stale or foreign pid file was moved. */
@@ -190,14 +212,21 @@ export declare function detectServerBinaries(options?: { dataDir?: string }): Pr
  * on a private port) and waits until it has loaded its data and answers PING.
  * Idempotent: N callers in N processes end with one server.
  *
+ * Docker mode: adopts, starts or runs this data dir's container from the pinned
+ * `valkey/valkey` image (named volume for `/data`, published on 127.0.0.1 only),
+ * found by its `com.claude-mem.*` labels; no `docker` on PATH or its engine down
+ * is `E_DOCKER_UNAVAILABLE` with the next step. Docker is never installed.
+ *
  * Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
- * `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, …
+ * `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`,
+ * `E_DOCKER_UNAVAILABLE`, …
  */
 export declare function ensureQueueStoreStarted(options?: StoreOptions): Promise<QueueStoreStatus>
 
 /**
  * Reports whether the store is running, whose it is and how healthy it is.
- * Never starts, stops or writes anything.
+ * Never starts, stops or writes anything. Docker mode: Docker missing or down is
+ * `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
  */
 export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueStoreStatus>
 
@@ -207,6 +236,10 @@ export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueS
  * SIGKILL after `timeoutMs`. A pid file naming someone else's process is set aside
  * and that process is never signalled (the result's `code` is `E_NOT_OWNED`).
  * Nothing running is a result, not an error.
+ *
+ * Docker mode: `docker stop` of our labelled container only; the container and its
+ * volume are kept. Docker missing or down: nothing can run, and the result's
+ * `code` is `E_DOCKER_UNAVAILABLE`.
  */
 export declare function stopQueueStore(options?: StoreOptions): Promise<StopResult>
 

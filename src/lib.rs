@@ -6,6 +6,7 @@
 pub mod binaries;
 pub mod client;
 pub mod config;
+pub mod docker;
 pub mod error;
 pub mod health;
 pub mod lock;

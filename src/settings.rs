@@ -154,12 +154,13 @@ impl Settings {
             None => (DEFAULT_HOST.to_string(), Source::Default),
             Some((v, source)) => (v, source),
         };
-        if mode == Mode::Managed && !is_loopback_host(&host.0) {
+        if mode != Mode::External && !is_loopback_host(&host.0) {
             return Err(bad_setting(format!(
-                "{} is '{}', but the managed store listens on loopback only. \
+                "{} is '{}', but the {} store listens on loopback only. \
                  Use 127.0.0.1 (or remove the setting); for a server elsewhere use mode external with a URL.",
                 describe(KEY_HOST, host.1),
-                short(&host.0)
+                short(&host.0),
+                mode.as_str()
             )));
         }
         let port = match pick(&options.port, KEY_PORT)? {

@@ -218,6 +218,22 @@ pub struct QueueStoreStatus {
     pub port_moved: Option<PortMove>,
     /// Things that happened and are worth telling (a stale pid file set aside, …).
     pub notices: Vec<String>,
+    /// Docker mode: the store's container (found by its labels).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<DockerContainer>,
+}
+
+/// The Docker-mode store's container.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerContainer {
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// The named volume that holds `/data` (the AOF and RDB): kept unless purged.
+    pub volume: String,
+    /// Docker's state: `running`, `exited`, `created`, `paused`, …
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -229,10 +245,11 @@ pub struct StopResult {
     pub was_running: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    /// How it stopped: `shutdown`, `sigterm` or `sigkill`.
+    /// How it stopped: `shutdown`, `sigterm` or `sigkill` (managed), `docker-stop` (docker).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<&'static str>,
-    /// Set when the pid file named a process that is not ours (`E_NOT_OWNED`).
+    /// Set when the pid file named a process that is not ours (`E_NOT_OWNED`), or
+    /// Docker mode could not ask Docker (`E_DOCKER_UNAVAILABLE`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     pub message: String,

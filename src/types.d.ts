@@ -62,6 +62,11 @@ export interface ServerDescription {
   binary?: string
 }
 
+/**
+ * Where the store's files are. In `docker` mode the server's files live in the
+ * container: `config` is the 0600 env file the container's password is read from,
+ * `data` is the name of the Docker volume holding `/data`, and `pidFile` is empty.
+ */
 export interface StatusPaths {
   dataDir: string
   settings: string
@@ -69,6 +74,18 @@ export interface StatusPaths {
   data: string
   pidFile: string
   logFile?: string
+}
+
+/** `docker` mode: the store's container, found by its `com.claude-mem.*` labels. */
+export interface DockerContainer {
+  id: string
+  name: string
+  /** The pinned image, e.g. `valkey/valkey:8.1.11`. */
+  image: string
+  /** The named volume holding `/data` (AOF and RDB); kept unless uninstall purges data. */
+  volume: string
+  /** Docker's state: `running`, `exited`, `created`, `paused`, … */
+  state: string
 }
 
 /** The persisted port was held by another program, so the managed store moved. */
@@ -105,6 +122,8 @@ export interface QueueStoreStatus {
   portMoved?: PortMove
   /** Things worth telling that are not errors (a stale pid file set aside, a restart after a crash, …). */
   notices: string[]
+  /** `docker` mode: the store's container (absent when there is none). */
+  container?: DockerContainer
 }
 
 export interface StopResult {
@@ -113,9 +132,12 @@ export interface StopResult {
   /** Whether a server of ours was running when the call began. */
   wasRunning: boolean
   pid?: number
-  /** How it stopped. */
-  method?: 'shutdown' | 'sigterm' | 'sigkill'
-  /** `E_NOT_OWNED` when the pid file named another program's process (left alone). */
+  /** How it stopped (`docker-stop` in docker mode: the container and its volume are kept). */
+  method?: 'shutdown' | 'sigterm' | 'sigkill' | 'docker-stop'
+  /**
+   * `E_NOT_OWNED` when the pid file named another program's process (left alone);
+   * `E_DOCKER_UNAVAILABLE` when docker mode could not reach Docker (nothing stopped).
+   */
   code?: string
   message: string
   /** Where a stale or foreign pid file was moved. */

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{Coded, run, store_settings, unsupported_mode};
 use crate::binaries;
+use crate::docker;
 use crate::managed;
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
@@ -17,8 +18,14 @@ use crate::settings::{self, Mode, Settings, StoreOptions};
 /// on a private port) and waits until it has loaded its data and answers PING.
 /// Idempotent: N callers in N processes end with one server.
 ///
+/// Docker mode: adopts, starts or runs this data dir's container from the pinned
+/// `valkey/valkey` image (named volume for `/data`, published on 127.0.0.1 only),
+/// found by its `com.claude-mem.*` labels; no `docker` on PATH or its engine down
+/// is `E_DOCKER_UNAVAILABLE` with the next step. Docker is never installed.
+///
 /// Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
-/// `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, …
+/// `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`,
+/// `E_DOCKER_UNAVAILABLE`, …
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
@@ -28,6 +35,7 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
         let settings = store_settings("ensureQueueStoreStarted", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
+            Mode::Docker => docker::ensure(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -35,7 +43,8 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
 }
 
 /// Reports whether the store is running, whose it is and how healthy it is.
-/// Never starts, stops or writes anything.
+/// Never starts, stops or writes anything. Docker mode: Docker missing or down is
+/// `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
@@ -45,6 +54,7 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("queueStoreStatus", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
+            Mode::Docker => docker::status(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -56,6 +66,10 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
 /// SIGKILL after `timeoutMs`. A pid file naming someone else's process is set aside
 /// and that process is never signalled (the result's `code` is `E_NOT_OWNED`).
 /// Nothing running is a result, not an error.
+///
+/// Docker mode: `docker stop` of our labelled container only; the container and its
+/// volume are kept. Docker missing or down: nothing can run, and the result's
+/// `code` is `E_DOCKER_UNAVAILABLE`.
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<StopResult>"
@@ -65,6 +79,7 @@ pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("stopQueueStore", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
+            Mode::Docker => docker::stop(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })

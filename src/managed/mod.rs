@@ -497,6 +497,7 @@ fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
         checks: Vec::new(),
         port_moved: None,
         notices: Vec::new(),
+        container: None,
     }
 }
 

@@ -1,0 +1,389 @@
+//! Docker mode: the store is a container from a pinned `valkey/valkey` image, with a
+//! named volume for `/data`, published only on `127.0.0.1:<private port>`, with the
+//! managed store's settings (AOF everysec, noeviction, a generated password), and
+//! labelled as claude-mem's. Status, stop and uninstall find it by those labels;
+//! nothing here ever touches a container without them.
+//!
+//! Mirrors `managed`: ensure (under the store lock) adopts, starts or runs; status
+//! never changes anything; stop stops only our labelled container (kept, with its
+//! volume). For machines with Docker but no native server (Windows first).
+
+pub mod cli;
+pub mod commands;
+pub mod ps;
+mod ready;
+pub mod up;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::client::{ClientError, Endpoint};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::health::{self, Health};
+use crate::lock;
+use crate::managed::ownership::{connect_and_info, loopback};
+use crate::paths::{StorePaths, create_private_dir};
+use crate::secret;
+use crate::server_info::ServerInfo;
+use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Settings, Source};
+use crate::settings_file::SettingsFile;
+use crate::status::{
+    Check, ConnectionOptions, DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths,
+    StopResult, endpoint_urls,
+};
+use cli::Docker;
+use commands::Names;
+use ps::Container;
+
+/// Waiting for the lock may take as long as another caller's whole start.
+fn lock_wait(timeout: Duration) -> Duration {
+    timeout * 2 + Duration::from_secs(1)
+}
+
+/// The 0600 file `docker run --env-file` reads the password from.
+pub fn env_file(paths: &StorePaths) -> PathBuf {
+    paths.redis_dir.join("docker.env")
+}
+
+pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+    let paths = StorePaths::new(&settings.data_dir);
+    let names = Names::for_data_dir(&settings.data_dir)?;
+    std::fs::create_dir_all(&paths.data_dir)
+        .map_err(|e| StoreError::io("create", &paths.data_dir, &e))?;
+    create_private_dir(&paths.redis_dir)?;
+    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let docker = Docker::locate()?;
+    docker.check_engine(settings.timeout).await?;
+    let secret = secret::load_or_create(&paths.secret_file)?;
+
+    let mut ctx = up::Ctx {
+        docker: &docker,
+        settings,
+        names: &names,
+        secret: &secret,
+        env_file: env_file(&paths),
+        notices: Vec::new(),
+    };
+    let result = up::bring_up(&mut ctx).await;
+    let notices = std::mem::take(&mut ctx.notices);
+    let mut up = result?;
+
+    persist_settings(&paths, settings, up.port)?;
+    let health = health::check(&mut up.client)
+        .await
+        .map_err(|e| unanswered(&names, up.port, &e))?;
+    if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
+        return Err(StoreError::new(
+            ErrorCode::StartFailed,
+            format!(
+                "the Docker store is running but its {} check failed: {}",
+                bad.name, bad.detail
+            ),
+        ));
+    }
+    let mut status = running_status(
+        settings,
+        &paths,
+        &names,
+        &up.container,
+        up.port,
+        &secret,
+        &up.info,
+        health,
+    );
+    status.started = Some(up.started);
+    let mut notices = notices;
+    if let Some(moved) = up.port_moved {
+        notices.push(format!(
+            "port {} was held by {}; the store moved to port {} and that port was saved in settings.json",
+            moved.from, moved.held_by, moved.to
+        ));
+        status.port_moved = Some(moved);
+    }
+    status.notices = notices;
+    Ok(status)
+}
+
+/// Saves mode, host and (unless the caller chose it explicitly) the port, re-reading
+/// settings.json under the lock so that keys written meanwhile are kept.
+fn persist_settings(paths: &StorePaths, settings: &Settings, port: u16) -> Result<()> {
+    let mut file = SettingsFile::load(&paths.settings_file)?;
+    let mut updates = vec![
+        (KEY_MODE, "docker".to_string()),
+        (KEY_HOST, settings.host.clone()),
+    ];
+    let explicit = matches!(
+        settings.port.map(|p| p.source),
+        Some(Source::Option | Source::Environment)
+    );
+    if !explicit {
+        updates.push((KEY_PORT, port.to_string()));
+    }
+    file.update(&updates)?;
+    Ok(())
+}
+
+/// Never starts, stops or writes anything. Docker missing or its engine down is a
+/// failing `docker` check (the store cannot be running then), not a rejection, so
+/// that a status screen can always be drawn.
+pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    let paths = StorePaths::new(&settings.data_dir);
+    let names = Names::for_data_dir(&settings.data_dir)?;
+    let not_running = |checks: Vec<Check>| QueueStoreStatus {
+        checks,
+        ..stopped_status(settings, &paths, &names, None)
+    };
+    let docker = match Docker::locate() {
+        Ok(d) => d,
+        Err(e) => return Ok(not_running(vec![docker_check(e)])),
+    };
+    let container = match up::find(&docker, &names, settings.timeout).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Ok(not_running(vec![Check::warn(
+                "container",
+                format!(
+                    "no Docker store has been set up for this data dir; ensureQueueStoreStarted() creates container {}",
+                    names.container
+                ),
+            )]));
+        }
+        Err(e) if e.code == ErrorCode::DockerUnavailable => {
+            return Ok(not_running(vec![docker_check(e)]));
+        }
+        Err(e) => return Err(e),
+    };
+    if !container.is_running() {
+        return Ok(QueueStoreStatus {
+            checks: vec![Check::warn(
+                "container",
+                format!(
+                    "container {} is {}; ensureQueueStoreStarted() starts it again with its data (volume {})",
+                    names.container, container.state, names.volume
+                ),
+            )],
+            ..stopped_status(settings, &paths, &names, Some(&container))
+        });
+    }
+    let Some(port) = container.port() else {
+        return Ok(not_running(vec![Check::fail(
+            "container",
+            ErrorCode::StartFailed,
+            format!(
+                "container {} runs but has no usable {} label; ensureQueueStoreStarted() replaces it (the volume is kept)",
+                names.container,
+                commands::LABEL_PORT
+            ),
+        )]));
+    };
+    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let (mut client, info) = connect_and_info(&loopback(port, &secret), settings.timeout)
+        .await
+        .map_err(|e| unanswered(&names, port, &e))?;
+    let health = health::check(&mut client)
+        .await
+        .map_err(|e| unanswered(&names, port, &e))?;
+    Ok(running_status(
+        settings, &paths, &names, &container, port, &secret, &info, health,
+    ))
+}
+
+fn docker_check(e: StoreError) -> Check {
+    Check::fail("docker", e.code, e.message)
+}
+
+/// Stops our labelled container with `docker stop` (SIGTERM: Valkey flushes the AOF
+/// and exits; SIGKILL after the timeout). The container and its volume are kept, so
+/// the next ensure starts it again with its data. Nothing running is a result.
+pub async fn stop(settings: &Settings) -> Result<StopResult> {
+    let paths = StorePaths::new(&settings.data_dir);
+    let names = Names::for_data_dir(&settings.data_dir)?;
+    let nothing = |message: String| StopResult {
+        stopped: false,
+        was_running: false,
+        pid: None,
+        method: None,
+        code: None,
+        message,
+        stale_pid_file: None,
+    };
+    if !paths.redis_dir.is_dir() {
+        // Never create a data dir just to say nothing runs there.
+        return Ok(nothing("no Docker store is set up in this data dir".into()));
+    }
+    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let unavailable = |e: StoreError| StopResult {
+        code: Some(e.code.as_str()),
+        ..nothing(format!(
+            "{} Nothing was stopped (without a Docker engine no container runs).",
+            e.message
+        ))
+    };
+    let docker = match Docker::locate() {
+        Ok(d) => d,
+        Err(e) => return Ok(unavailable(e)),
+    };
+    let container = match up::find(&docker, &names, settings.timeout).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Ok(nothing(format!(
+                "no Docker store (container {}) exists for this data dir",
+                names.container
+            )));
+        }
+        Err(e) if e.code == ErrorCode::DockerUnavailable => return Ok(unavailable(e)),
+        Err(e) => return Err(e),
+    };
+    if !matches!(
+        container.state.as_str(),
+        "running" | "paused" | "restarting"
+    ) {
+        return Ok(nothing(format!(
+            "container {} is already {}; it is kept with its volume {}",
+            names.container, container.state, names.volume
+        )));
+    }
+    let cmd = commands::stop(&container.id, settings.timeout);
+    docker
+        .run(&cmd, settings.timeout + Duration::from_secs(10))
+        .await
+        .map_err(|f| cli::failed(&f, ErrorCode::Timeout, &cmd, settings.timeout))?;
+    Ok(StopResult {
+        stopped: true,
+        was_running: true,
+        pid: None,
+        method: Some("docker-stop"),
+        code: None,
+        message: format!(
+            "stopped container {} (port {}); it is kept with its volume {}, and ensureQueueStoreStarted() starts it again",
+            names.container, container.port, names.volume
+        ),
+        stale_pid_file: None,
+    })
+}
+
+fn unanswered(names: &Names, port: u16, e: &ClientError) -> StoreError {
+    let code = match e {
+        ClientError::Timeout => ErrorCode::Timeout,
+        ClientError::Auth(_) => ErrorCode::Auth,
+        _ => ErrorCode::Unreachable,
+    };
+    StoreError::new(
+        code,
+        format!(
+            "the Docker store (container {}) on 127.0.0.1:{port} did not answer: {e}. \
+             `docker logs {}` shows what it is doing; ensureQueueStoreStarted() repairs a container \
+             made with an old password, and stopQueueStore() stops it.",
+            names.container, names.container
+        ),
+    )
+}
+
+/// In Docker mode the server's files are not on the host: `config` is the env file
+/// the container's password comes from, `data` the named volume, and there is no
+/// pid file (the container is the handle).
+fn docker_paths(paths: &StorePaths, names: &Names) -> StatusPaths {
+    StatusPaths {
+        data_dir: paths.data_dir.display().to_string(),
+        settings: paths.settings_file.display().to_string(),
+        config: env_file(paths).display().to_string(),
+        data: names.volume.clone(),
+        pid_file: String::new(),
+        log_file: None,
+    }
+}
+
+fn describe(container: &Container, names: &Names) -> DockerContainer {
+    DockerContainer {
+        id: container.id.clone(),
+        name: container
+            .name
+            .split(',')
+            .next()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| names.container.clone()),
+        image: container.image.clone(),
+        volume: names.volume.clone(),
+        state: container.state.clone(),
+    }
+}
+
+fn stopped_status(
+    settings: &Settings,
+    paths: &StorePaths,
+    names: &Names,
+    container: Option<&Container>,
+) -> QueueStoreStatus {
+    QueueStoreStatus {
+        mode: settings.mode.as_str(),
+        running: false,
+        owned: container.is_some(),
+        started: None,
+        pid: None,
+        url: None,
+        redacted_url: None,
+        connection: None,
+        server: None,
+        persistence: None,
+        policy: None,
+        paths: docker_paths(paths, names),
+        checks: Vec::new(),
+        port_moved: None,
+        notices: Vec::new(),
+        container: container.map(|c| describe(c, names)),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn running_status(
+    settings: &Settings,
+    paths: &StorePaths,
+    names: &Names,
+    container: &Container,
+    port: u16,
+    secret: &str,
+    info: &ServerInfo,
+    health: Health,
+) -> QueueStoreStatus {
+    let endpoint = Endpoint {
+        host: "127.0.0.1".into(),
+        ..loopback(port, secret)
+    };
+    let (url, redacted) = endpoint_urls(&endpoint);
+    let container_check = if container.image == commands::IMAGE {
+        Check::pass(
+            "container",
+            format!("{} ({}) is running", names.container, container.image),
+        )
+    } else {
+        Check::warn(
+            "container",
+            format!(
+                "{} runs {}; this version of claude-mem-store pins {}. stopQueueStore() then \
+                 ensureQueueStoreStarted() moves it (the volume is kept)",
+                names.container,
+                container.image,
+                commands::IMAGE
+            ),
+        )
+    };
+    let mut checks = vec![container_check];
+    checks.extend(health.checks);
+    QueueStoreStatus {
+        running: true,
+        owned: true,
+        url: Some(url),
+        redacted_url: Some(redacted),
+        connection: Some(ConnectionOptions::from_endpoint(&endpoint)),
+        server: Some(ServerDescription {
+            flavor: info.flavor,
+            version: info.version.clone(),
+            binary: None,
+        }),
+        persistence: health.persistence,
+        policy: health.policy,
+        checks,
+        ..stopped_status(settings, paths, names, Some(container))
+    }
+}

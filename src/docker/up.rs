@@ -1,0 +1,324 @@
+//! Bringing the store's container up: adopt it when it runs, start it when it is
+//! stopped, replace it (never its volume) when it cannot serve, or run a new one;
+//! then wait until the server is ready. Called by `ensure` under the store lock.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::cli::{self, Docker, PULL_TIMEOUT};
+use super::commands::{self, IMAGE, Names};
+use super::ps::{self, Container, Plan};
+use super::ready::{self, NotReady};
+use crate::client::Client;
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::managed::start::choose_port;
+use crate::port;
+use crate::server_info::ServerInfo;
+use crate::settings::{PortSetting, Settings, Source};
+use crate::settings_file::write_atomically;
+use crate::status::PortMove;
+
+/// Another program can take the port between our check and Docker's bind; we then
+/// try another port, a few times (as managed mode does).
+const PORT_RACE_RETRIES: usize = 3;
+
+/// A ready store: its container, port and an authenticated connection.
+pub struct Up {
+    pub container: Container,
+    pub port: u16,
+    pub client: Client,
+    pub info: ServerInfo,
+    /// Whether this call started the server (run, start or unpause).
+    pub started: bool,
+    pub port_moved: Option<PortMove>,
+}
+
+pub struct Ctx<'a> {
+    pub docker: &'a Docker,
+    pub settings: &'a Settings,
+    pub names: &'a Names,
+    pub secret: &'a str,
+    pub env_file: PathBuf,
+    pub notices: Vec<String>,
+}
+
+impl Ctx<'_> {
+    fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
+    /// A port the caller insisted on (option or environment): used as is or refused.
+    fn explicit_port(&self) -> Option<u16> {
+        match self.settings.port {
+            Some(PortSetting {
+                port,
+                source: Source::Option | Source::Environment,
+            }) => Some(port),
+            _ => None,
+        }
+    }
+
+    async fn run_docker(
+        &self,
+        args: &[String],
+        code: ErrorCode,
+        timeout: Duration,
+    ) -> Result<String> {
+        self.docker
+            .run(args, timeout)
+            .await
+            .map_err(|f| cli::failed(&f, code, args, timeout))
+    }
+}
+
+/// Our container for this data dir, if any.
+pub async fn find(docker: &Docker, names: &Names, timeout: Duration) -> Result<Option<Container>> {
+    let cmd = commands::find(names);
+    let out = docker
+        .run(&cmd, timeout)
+        .await
+        .map_err(|f| cli::failed(&f, ErrorCode::DockerUnavailable, &cmd, timeout))?;
+    Ok(ps::pick(ps::parse(&out)?, names))
+}
+
+pub async fn bring_up(ctx: &mut Ctx<'_>) -> Result<Up> {
+    if let Some(c) = find(ctx.docker, ctx.names, ctx.timeout()).await? {
+        match ps::plan(&c, ctx.explicit_port(), port::is_free) {
+            Plan::Adopt => return use_existing(ctx, c, false).await,
+            Plan::Unpause => {
+                ctx.run_docker(
+                    &commands::unpause(&c.id),
+                    ErrorCode::StartFailed,
+                    ctx.timeout(),
+                )
+                .await?;
+                return use_existing(ctx, c, true).await;
+            }
+            Plan::Start => {
+                let cmd = commands::start(&c.id);
+                match ctx.docker.run(&cmd, ctx.timeout()).await {
+                    Ok(_) => return use_existing(ctx, c, true).await,
+                    Err(f) if f.port_taken() && ctx.explicit_port().is_none() => {
+                        replace(ctx, &c, "its port was taken by another program").await?;
+                    }
+                    Err(f) => return Err(start_failed(&f, &cmd, ctx)),
+                }
+            }
+            Plan::Recreate(why) => replace(ctx, &c, &why).await?,
+            Plan::Wait(why) => {
+                return Err(StoreError::new(
+                    ErrorCode::StartFailed,
+                    format!("{why}. Try again in a moment."),
+                ));
+            }
+        }
+    }
+    run_new(ctx).await
+}
+
+/// Waits for a container that is (now) running. One made with another password
+/// (the secret file was replaced since) is replaced, keeping its volume.
+async fn use_existing(ctx: &mut Ctx<'_>, c: Container, started: bool) -> Result<Up> {
+    let Some(port) = c.port() else {
+        return Err(StoreError::new(
+            ErrorCode::Internal,
+            "a container without a port label was about to be adopted",
+        ));
+    };
+    let deadline = Instant::now() + ctx.timeout();
+    match ready::wait_ready(ctx.docker, &c.id, ctx.names, port, ctx.secret, deadline).await {
+        Ok((client, info)) => Ok(Up {
+            container: Container {
+                state: "running".into(),
+                ..c
+            },
+            port,
+            client,
+            info,
+            started,
+            port_moved: None,
+        }),
+        Err(NotReady::WrongPassword(_)) => {
+            replace(
+                ctx,
+                &Container {
+                    state: "running".into(),
+                    ..c
+                },
+                "it refused the current password (the secret file was replaced)",
+            )
+            .await?;
+            run_new(ctx).await
+        }
+        Err(NotReady::Failed(e)) => Err(e),
+    }
+}
+
+/// Stops (gracefully, so the AOF is flushed) and removes our container; the volume
+/// with the queue's data is kept and mounted by the next one.
+async fn replace(ctx: &mut Ctx<'_>, c: &Container, why: &str) -> Result<()> {
+    if matches!(c.state.as_str(), "running" | "paused" | "restarting") {
+        let grace = ctx.timeout();
+        ctx.run_docker(
+            &commands::stop(&c.id, grace),
+            ErrorCode::StartFailed,
+            grace + Duration::from_secs(10),
+        )
+        .await?;
+    }
+    ctx.run_docker(
+        &commands::remove(&c.id),
+        ErrorCode::StartFailed,
+        ctx.timeout(),
+    )
+    .await?;
+    ctx.notices.push(format!(
+        "container {} was replaced because {why}; its volume {} (the queue's data) was kept",
+        ps::short_id(&c.id),
+        ctx.names.volume
+    ));
+    Ok(())
+}
+
+async fn run_new(ctx: &mut Ctx<'_>) -> Result<Up> {
+    ensure_image(ctx).await?;
+    write_atomically(
+        &ctx.env_file,
+        commands::env_file_contents(ctx.secret).as_bytes(),
+        Some(0o600),
+    )?;
+    let data_dir = ctx.settings.data_dir.clone();
+    let mut avoid: Vec<u16> = Vec::new();
+    let mut port_moved = None;
+    for _ in 0..PORT_RACE_RETRIES {
+        let (port, moved) = choose_port(ctx.settings.port, &data_dir, &avoid)?;
+        if port_moved.is_none() {
+            port_moved = moved;
+        }
+        let cmd = commands::run(ctx.names, port, &ctx.env_file);
+        let failure = match ctx.docker.run(&cmd, ctx.timeout()).await {
+            Ok(out) => {
+                let id = out.lines().last().unwrap_or_default().trim().to_string();
+                let id = if id.is_empty() {
+                    ctx.names.container.clone()
+                } else {
+                    id
+                };
+                let deadline = Instant::now() + ctx.timeout();
+                return match ready::wait_ready(
+                    ctx.docker, &id, ctx.names, port, ctx.secret, deadline,
+                )
+                .await
+                {
+                    Ok((client, info)) => Ok(Up {
+                        container: Container {
+                            id,
+                            name: ctx.names.container.clone(),
+                            image: IMAGE.into(),
+                            state: "running".into(),
+                            port: port.to_string(),
+                            data_dir: ctx.names.data_dir.clone(),
+                        },
+                        port,
+                        client,
+                        info,
+                        started: true,
+                        port_moved,
+                    }),
+                    Err(e) => Err(ready::into_error(e, port)),
+                };
+            }
+            Err(f) => f,
+        };
+        if failure.name_taken() {
+            return Err(StoreError::new(
+                ErrorCode::NotOwned,
+                format!(
+                    "a container named {name} exists but is not labelled as claude-mem's store for {dir}, so it was left alone. \
+                     If it is a leftover, remove it (`docker rm {name}`) and try again.",
+                    name = ctx.names.container,
+                    dir = ctx.names.data_dir
+                ),
+            ));
+        }
+        // A `docker run` whose start failed leaves the created container behind
+        // (ours: it was just made with our name and labels); it must go before a retry.
+        let _ = ctx
+            .docker
+            .run(&commands::remove(&ctx.names.container), ctx.timeout())
+            .await;
+        if failure.port_taken() {
+            if ctx.explicit_port().is_none() {
+                avoid.push(port);
+                continue;
+            }
+            return Err(StoreError::new(
+                ErrorCode::PortInUse,
+                format!(
+                    "Docker could not publish port {port} ({}): {}. Stop the program holding it, choose another port, \
+                     or remove the setting to let claude-mem pick a free one.",
+                    describe_explicit(ctx.settings),
+                    failure.words()
+                ),
+            ));
+        }
+        return Err(start_failed(&failure, &cmd, ctx));
+    }
+    Err(StoreError::new(
+        ErrorCode::PortInUse,
+        format!("other programs took ports {avoid:?} while the store was starting. Try again."),
+    ))
+}
+
+/// Pulls the pinned image unless it is already there. A pull is a download, so it
+/// gets its own, longer deadline.
+async fn ensure_image(ctx: &mut Ctx<'_>) -> Result<()> {
+    let inspect = commands::image_present();
+    match ctx.docker.run(&inspect, ctx.timeout()).await {
+        Ok(_) => return Ok(()),
+        Err(f) if f.engine_unreachable() => return Err(cli::engine_down(&f, ctx.timeout())),
+        Err(_) => {}
+    }
+    let pull = commands::pull();
+    ctx.docker
+        .run(&pull, PULL_TIMEOUT)
+        .await
+        .map_err(|f| {
+            let e = cli::failed(&f, ErrorCode::StartFailed, &pull, PULL_TIMEOUT);
+            if e.code != ErrorCode::StartFailed {
+                return e;
+            }
+            StoreError::new(
+                e.code,
+                format!(
+                    "{} Check the network connection (or Docker's registry mirror settings) and try again; \
+                     `docker pull {IMAGE}` shows the whole error.",
+                    e.message
+                ),
+            )
+        })?;
+    ctx.notices.push(format!("pulled the image {IMAGE}"));
+    Ok(())
+}
+
+fn start_failed(failure: &cli::Failure, cmd: &[String], ctx: &Ctx<'_>) -> StoreError {
+    let e = cli::failed(failure, ErrorCode::StartFailed, cmd, ctx.timeout());
+    if e.code != ErrorCode::StartFailed {
+        return e;
+    }
+    StoreError::new(
+        e.code,
+        format!(
+            "{} `docker logs {}` may say more; stopQueueStore() and try again.",
+            e.message, ctx.names.container
+        ),
+    )
+}
+
+fn describe_explicit(settings: &Settings) -> &'static str {
+    match settings.port.map(|p| p.source) {
+        Some(Source::Option) => "the port option",
+        Some(Source::Environment) => "CLAUDE_MEM_REDIS_PORT",
+        _ => "the chosen port",
+    }
+}
