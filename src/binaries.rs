@@ -5,11 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::binary_cache::BinaryCache;
 use crate::error::{ErrorCode, Result, StoreError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Flavor {
     Valkey,
@@ -58,6 +59,7 @@ const SYSTEM_DIRS: [&str; 1] = ["/usr/bin"];
 /// then by where it was found (our download, PATH, Homebrew, system). A file that
 /// does not answer `--version` like a server is left out.
 pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<ServerBinary> {
+    let mut cache = BinaryCache::for_data_dir(data_dir);
     let mut candidates: Vec<(PathBuf, BinarySource)> = Vec::new();
     candidates.extend(downloaded(data_dir));
     if let Some(path_var) = path_var {
@@ -83,8 +85,9 @@ pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<Server
         .filter(|(p, _)| is_executable(p))
         // The same file reached twice (PATH and /usr/bin, or a symlink) is one binary.
         .filter(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-        .filter_map(|(p, source)| inspect(&p, source).ok())
+        .filter_map(|(p, source)| inspect_cached(&p, source, &mut cache).ok())
         .collect();
+    cache.save();
     found.sort_by(|a, b| {
         rank(a.flavor)
             .cmp(&rank(b.flavor))
@@ -100,12 +103,34 @@ pub fn choose(
     path_var: Option<&std::ffi::OsStr>,
 ) -> Result<ServerBinary> {
     if let Some(path) = explicit {
-        return inspect(path, BinarySource::Option);
+        let mut cache = BinaryCache::for_data_dir(data_dir);
+        let found = inspect_cached(path, BinarySource::Option, &mut cache);
+        cache.save();
+        return found;
     }
     detect(data_dir, path_var)
         .into_iter()
         .next()
         .ok_or_else(no_server_binary)
+}
+
+/// `inspect`, answered from the cache when this exact file was inspected before.
+fn inspect_cached(
+    path: &Path,
+    source: BinarySource,
+    cache: &mut BinaryCache,
+) -> Result<ServerBinary> {
+    if let Some((flavor, version)) = cache.get(path) {
+        return Ok(ServerBinary {
+            path: path.to_path_buf(),
+            flavor,
+            version,
+            source,
+        });
+    }
+    let found = inspect(path, source)?;
+    cache.put(path, found.flavor, &found.version);
+    Ok(found)
 }
 
 /// Runs `<path> --version` and reads flavor and version from its answer.

@@ -4,6 +4,7 @@
 //! the one thin layer that converts JavaScript options, results and errors.
 
 pub mod binaries;
+pub mod binary_cache;
 pub mod client;
 pub mod config;
 pub mod docker;
