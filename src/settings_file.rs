@@ -46,10 +46,15 @@ impl SettingsFile {
             .take(MAX_SETTINGS_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| StoreError::io("read", path, &e))?;
+        Self::parse(path, &bytes)
+    }
+
+    /// Parses the bytes of a settings file read from `path` (named in errors).
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<SettingsFile> {
         if bytes.len() as u64 > MAX_SETTINGS_BYTES {
             return Err(bad_file(path, "is larger than 4 MiB"));
         }
-        let text = std::str::from_utf8(&bytes).map_err(|_| bad_file(path, "is not UTF-8 text"))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| bad_file(path, "is not UTF-8 text"))?;
         if text.trim().is_empty() {
             // claude-mem may create the file empty; treat it as no settings yet.
             return Ok(SettingsFile {
