@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::{Coded, run, store_settings, unsupported_mode};
 use crate::binaries;
+use crate::external;
 use crate::managed;
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
@@ -16,6 +17,12 @@ use crate::settings::{self, Mode, Settings, StoreOptions};
 /// there is one, else starts one (a private Valkey/Redis under `<dataDir>/redis`
 /// on a private port) and waits until it has loaded its data and answers PING.
 /// Idempotent: N callers in N processes end with one server.
+///
+/// External mode: probes `url` (`CLAUDE_MEM_REDIS_URL`) with every check and the
+/// BullMQ smoke test, and returns its status; it never starts anything. A URL that
+/// fails rejects with the failing check's code (`E_UNREACHABLE`, `E_AUTH`,
+/// `E_EVICTION_POLICY`, `E_CLUSTER_PREFIX`, …) and its fix: there is no fallback
+/// to a managed store.
 ///
 /// Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
 /// `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, …
@@ -28,6 +35,7 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
         let settings = store_settings("ensureQueueStoreStarted", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
+            Mode::External => external::ensure(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -35,7 +43,8 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
 }
 
 /// Reports whether the store is running, whose it is and how healthy it is.
-/// Never starts, stops or writes anything.
+/// Never starts, stops or writes anything. External mode: probes the URL and
+/// reports its checks (a failing server is a status, not a rejection).
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
@@ -45,6 +54,7 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("queueStoreStatus", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
+            Mode::External => external::status(&settings).await,
             other => Err(unsupported_mode(other)),
         }
     })
@@ -55,7 +65,8 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
 /// start token, and the server's own `run_id`): `SHUTDOWN`, then SIGTERM, then
 /// SIGKILL after `timeoutMs`. A pid file naming someone else's process is set aside
 /// and that process is never signalled (the result's `code` is `E_NOT_OWNED`).
-/// Nothing running is a result, not an error.
+/// Nothing running is a result, not an error. External mode stops nothing (the
+/// server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<StopResult>"
@@ -65,6 +76,7 @@ pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
         let settings = store_settings("stopQueueStore", options.as_ref())?;
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
+            Mode::External => Ok(external::stop(&settings)),
             other => Err(unsupported_mode(other)),
         }
     })
