@@ -837,5 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.detectServerBinaries = nativeBinding.detectServerBinaries
 module.exports.ensureQueueStoreStarted = nativeBinding.ensureQueueStoreStarted
+module.exports.probeRedisUrl = nativeBinding.probeRedisUrl
 module.exports.queueStoreStatus = nativeBinding.queueStoreStatus
 module.exports.stopQueueStore = nativeBinding.stopQueueStore

@@ -7,7 +7,7 @@ import test from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 
-import { addon, Redis, startServer, tmpDataDir, stopStoreAfter } from './helpers.mjs'
+import { addon, Redis, startServer, tmpDataDir, stopStoreAfter, track } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue, Worker, QueueEvents } = require('bullmq')
@@ -58,6 +58,7 @@ test('BullMQ runs jobs on the managed store, with no eviction-policy warning', {
   const dataDir = tmpDataDir(t)
   stopStoreAfter(t, dataDir)
   const status = await addon.ensureQueueStoreStarted({ dataDir })
+  track(status.pid)
   assert.equal(status.policy, 'noeviction')
 
   // The managed health runs the probe's checks, smoke test included.

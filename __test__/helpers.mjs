@@ -85,11 +85,26 @@ export async function killAndWait(pid, timeoutMs = 10000) {
   started.delete(pid)
 }
 
-/** A fresh data dir under the OS temp dir, removed after the test. */
+/**
+ * A fresh data dir under the OS temp dir. After the test, any managed store in it
+ * is stopped (by the addon, else by its pid) and only then is the dir removed, so
+ * that a failing test never leaves a server behind.
+ */
 export function tmpDataDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  t.after(async () => {
+    await stopStore(dir)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
   return dir
+}
+
+async function stopStore(dataDir) {
+  try {
+    await addon.stopQueueStore({ dataDir, timeoutMs: 5000 })
+  } catch {}
+  const pid = readPid(dataDir)
+  if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
@@ -150,13 +165,7 @@ export function clientFor(t, status) {
  * then, if a server is somehow still running, by the pid its pid file names.
  */
 export function stopStoreAfter(t, dataDir) {
-  t.after(async () => {
-    try {
-      await addon.stopQueueStore({ dataDir })
-    } catch {}
-    const pid = readPid(dataDir)
-    if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
-  })
+  t.after(() => stopStore(dataDir))
 }
 
 /** The pid the store's pid file names, or null. */

@@ -179,7 +179,6 @@ async fn run_checks(
         ));
     }
 
-    client.set_timeout(budget.left());
     let target = Target {
         endpoint,
         ca_pem: ca,
@@ -189,7 +188,7 @@ async fn run_checks(
         &target,
         &options.prefix,
         options.smoke,
-        budget.left(),
+        budget.deadline,
     )
     .await
     {
@@ -219,14 +218,16 @@ async fn run_checks(
 
 /// The checks the probe and the managed store's health share: PING, INFO,
 /// policy, AOF, Lua, cluster prefix, and the smoke test when `smoke` is set
-/// (skipped when the server does not even answer PING).
+/// (skipped when the server does not even answer PING). All of it by `deadline`.
 pub async fn server_checks(
     client: &mut Client,
     target: &Target<'_>,
     prefix: &str,
     smoke: bool,
-    timeout: Duration,
+    deadline: Instant,
 ) -> ClientResult<Health> {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    client.set_timeout(left());
     let mut health = health::check(client).await?;
     let answered = health.checks.first().is_some_and(|c| c.ok);
     if !answered {
@@ -234,8 +235,16 @@ pub async fn server_checks(
     }
     health.checks.push(cluster_check(health.cluster, prefix));
     if smoke {
-        let smoke_checks = smoke::run(client, target, health.cluster, prefix, timeout).await;
-        health.checks.extend(smoke_checks);
+        if left().is_zero() {
+            health.checks.push(Check::fail(
+                "smoke",
+                ErrorCode::Timeout,
+                "the time allowed (timeoutMs) ran out before the smoke test; give the probe more time",
+            ));
+        } else {
+            let smoke_checks = smoke::run(client, target, health.cluster, prefix, left()).await;
+            health.checks.extend(smoke_checks);
+        }
     }
     Ok(health)
 }

@@ -21,6 +21,10 @@ use crate::error::ErrorCode;
 use crate::health::printable;
 use crate::status::Check;
 
+/// The cleanup after a broken exchange gets at least this long, even when the
+/// caller's deadline has passed: leaving keys behind is worse than a late answer.
+const CLEANUP_GRACE: Duration = Duration::from_secs(2);
+
 /// Where the smoke test runs, so it can follow a cluster redirect or clean up on a
 /// new connection with the same credentials and TLS roots.
 pub struct Target<'a> {
@@ -223,7 +227,7 @@ fn steps(keys: &Keys) -> Vec<Step> {
 }
 
 /// Runs the smoke test; every step yields a check. `timeout` bounds a redirect's
-/// connect and the fallback cleanup (the client's own timeout bounds the rest).
+/// connect and each exchange (the fallback cleanup gets at least `CLEANUP_GRACE`).
 pub async fn run(
     client: &mut Client,
     target: &Target<'_>,
@@ -248,6 +252,7 @@ pub async fn run(
         Some(c) => c,
         None => client,
     };
+    conn.set_timeout(timeout);
 
     let steps = steps(&keys);
     let mut pipe = redis::pipe();
@@ -385,6 +390,7 @@ fn moved_target(details: &str, seed: &Endpoint) -> Option<Endpoint> {
 /// After a broken exchange: delete the keys over a new connection, so nothing is
 /// left behind even when the first connection died midway.
 async fn cleanup_again(target: &Target<'_>, keys: &Keys, timeout: Duration) -> Check {
+    let timeout = timeout.max(CLEANUP_GRACE);
     let all = keys.all();
     let result = async {
         let mut client = Client::connect_with_ca(target.endpoint, target.ca_pem, timeout).await?;

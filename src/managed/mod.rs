@@ -425,7 +425,8 @@ async fn checks(
         endpoint: &endpoint,
         ca_pem: None,
     };
-    probe::server_checks(client, &target, &settings.prefix, true, settings.timeout).await
+    let deadline = std::time::Instant::now() + settings.timeout;
+    probe::server_checks(client, &target, &settings.prefix, true, deadline).await
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
