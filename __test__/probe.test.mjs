@@ -173,6 +173,58 @@ test('a smoke step that fails midway (LMOVE refused) still deletes every key it 
   assert.deepEqual(await smokeKeys(c), [])
 })
 
+/**
+ * A TCP proxy to `port` that, once, forwards a client's bytes only up to the
+ * command `cutAt` and then drops both sides: the server has run the first half
+ * of a pipeline, and the client never hears back.
+ */
+async function cuttingProxy(t, port, cutAt) {
+  let cut = false
+  const sockets = new Set()
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect(port, '127.0.0.1')
+    for (const s of [client, upstream]) {
+      sockets.add(s)
+      s.on('error', () => {})
+    }
+    upstream.on('data', (d) => client.write(d))
+    upstream.on('close', () => client.destroy())
+    client.on('close', () => upstream.end())
+    client.on('data', (buf) => {
+      const at = cut ? -1 : buf.indexOf(cutAt)
+      if (at < 0) return upstream.write(buf)
+      cut = true
+      // Forward the complete commands before it (a RESP array starts with '*').
+      upstream.end(buf.subarray(0, buf.lastIndexOf('*', at)))
+      client.destroy()
+    })
+  })
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  t.after(() => {
+    for (const s of sockets) s.destroy()
+    proxy.close()
+  })
+  return { port: proxy.address().port, wasCut: () => cut }
+}
+
+test('a connection that breaks midway through the smoke test: the keys are deleted over a new one', async (t) => {
+  const server = await startServer(t, { password: PASSWORD })
+  const c = admin(t, server.port, PASSWORD)
+  await c.set('keep-me', 'x')
+  const before = await c.dbsize()
+  const proxy = await cuttingProxy(t, server.port, 'LMOVE')
+  const report = await addon.probeRedisUrl(`redis://:${PASSWORD}@127.0.0.1:${proxy.port}`, { smoke: true, timeoutMs: 5000 })
+  assert.ok(proxy.wasCut(), 'the proxy cut the smoke pipeline')
+  const smoke = check(report, 'smoke')
+  assert.ok(smoke && ['E_UNREACHABLE', 'E_TIMEOUT'].includes(smoke.code), JSON.stringify(report.checks))
+  const cleanup = check(report, 'smoke:cleanup')
+  assert.equal(cleanup.ok, true, cleanup.detail)
+  assert.match(cleanup.detail, /over a new connection/)
+  assert.equal(await c.dbsize(), before)
+  assert.deepEqual(await smokeKeys(c), [])
+  assertNoPassword(report)
+})
+
 test('a database the server does not have is reported, not thrown', async (t) => {
   const server = await startServer(t)
   const report = await addon.probeRedisUrl(`redis://127.0.0.1:${server.port}/99`)
