@@ -32,11 +32,25 @@ export interface StoreOptions {
   prefix?: string
   /** How long to wait for a start, a stop or an answer, in ms. Default 15000. */
   timeoutMs?: number
+  /**
+   * `CLAUDE_MEM_REDIS_CA_FILE` (external mode, `rediss://`): a PEM file of the CA
+   * certificate(s) to trust instead of the system's roots, for a server whose
+   * certificate a private CA signed. Give ioredis the same CA
+   * (`tls: { ca: fs.readFileSync(caFile) }`).
+   */
+  caFile?: string
 }
 
 /** One step of a health probe. */
 export interface Check {
-  /** `ping`, `server`, `maxmemory-policy`, `appendonly`, `process`, … */
+  /**
+   * In order: `tcp`, `tls` (rediss:// only), `auth`, `select` (only when it fails),
+   * `ping`, `server` (flavor and version), `maxmemory-policy`, `appendonly`, `lua`,
+   * `cluster`, then the smoke test's `smoke:script`, `smoke:hash`, `smoke:zset`,
+   * `smoke:list`, `smoke:stream`, `smoke:multi`, `smoke:cleanup` (or `smoke` when
+   * the exchange itself failed). The managed store reports `process` too, and
+   * skips `tcp`/`tls`/`auth`.
+   */
   name: string
   ok: boolean
   detail: string
@@ -144,6 +158,51 @@ export interface StopResult {
   stalePidFile?: string
 }
 
+/** Options of `probeRedisUrl`. */
+export interface ProbeOptions {
+  /** The whole probe's deadline, in ms (default 5000): an address that never answers costs this long, never more. */
+  timeoutMs?: number
+  /**
+   * Also run the BullMQ smoke test (default false): in its own hash-tagged namespace
+   * (`{<prefix>:smoke}:<unique>:…`) it runs SCRIPT LOAD + EVALSHA with cjson and
+   * cmsgpack, hashes, sorted sets, LMOVE, XADD/XTRIM and MULTI/EXEC, then deletes
+   * every key it made, also when a step fails.
+   */
+  smoke?: boolean
+  /**
+   * The BullMQ queue prefix you will use; on a Redis Cluster it must be hash-tagged
+   * (`{claude-mem}`) or the `cluster` check fails with `E_CLUSTER_PREFIX`.
+   * Default: `CLAUDE_MEM_QUEUE_REDIS_PREFIX`, else `claude-mem`.
+   */
+  prefix?: string
+  /** A PEM file of the CA(s) to trust for `rediss://` instead of the system's roots. Default: `CLAUDE_MEM_REDIS_CA_FILE`. */
+  caFile?: string
+}
+
+/**
+ * What `probeRedisUrl` found. Never carries the password: `url` is redacted and
+ * `connection` has no `password`.
+ */
+export interface ProbeReport {
+  /** No check failed with an error code (warnings, `ok: false` without `code`, are allowed). */
+  ok: boolean
+  /** The URL with the password masked (the same as `redactedUrl`). */
+  url: string
+  redactedUrl: string
+  flavor?: 'valkey' | 'redis' | 'dragonfly' | 'unknown'
+  version?: string
+  /** Whether the server runs in cluster mode (`cluster_enabled:1`). */
+  cluster: boolean
+  /** e.g. `AOF everysec`, `RDB only`. */
+  persistence?: string
+  /** The maxmemory policy, from CONFIG GET or, where CONFIG is disabled, INFO memory. */
+  policy?: string
+  /** One per step, in order; the first failing one with a `code` is the root cause. */
+  checks: Check[]
+  /** Host, port, username, db and tls of the URL, for ioredis; without the password. */
+  connection: ConnectionOptions
+}
+
 export interface ServerBinary {
   path: string
   flavor: 'valkey' | 'redis'
@@ -162,7 +221,8 @@ export type ErrorCode =
   | 'E_START_FAILED' | 'E_TIMEOUT' | 'E_UNREACHABLE' | 'E_AUTH' | 'E_VERSION_TOO_OLD'
   | 'E_EVICTION_POLICY' | 'E_LUA_UNAVAILABLE' | 'E_CLUSTER_PREFIX' | 'E_CHECKSUM'
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
-  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_IO' | 'E_INTERNAL'
+  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED'
+  | 'E_IO' | 'E_INTERNAL'
 
 /** Options of `watchQueueStore`: the store's options plus the callback. */
 export interface WatchOptions extends StoreOptions {
@@ -216,6 +276,11 @@ export declare function detectServerBinaries(options?: { dataDir?: string }): Pr
  * `valkey/valkey` image (named volume for `/data`, published on 127.0.0.1 only),
  * found by its `com.claude-mem.*` labels; no `docker` on PATH or its engine down
  * is `E_DOCKER_UNAVAILABLE` with the next step. Docker is never installed.
+ * External mode: probes `url` (`CLAUDE_MEM_REDIS_URL`) with every check and the
+ * BullMQ smoke test, and returns its status; it never starts anything. A URL that
+ * fails rejects with the failing check's code (`E_UNREACHABLE`, `E_AUTH`,
+ * `E_EVICTION_POLICY`, `E_CLUSTER_PREFIX`, …) and its fix: there is no fallback
+ * to a managed store.
  *
  * Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
  * `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`,
@@ -224,9 +289,25 @@ export declare function detectServerBinaries(options?: { dataDir?: string }): Pr
 export declare function ensureQueueStoreStarted(options?: StoreOptions): Promise<QueueStoreStatus>
 
 /**
+ * Checks whether `url` (`redis://` or `rediss://`, with `user:password@` and
+ * `/db` as needed) can serve as BullMQ's queue store, one check per step: TCP
+ * connect, TLS, AUTH, PING, `INFO` (flavor, version), maxmemory policy, AOF,
+ * Lua with cjson/cmsgpack, cluster mode and prefix, and with `smoke: true` the
+ * BullMQ smoke test (it writes a few keys in its own namespace and deletes them).
+ *
+ * Server-side problems are failing checks in the report (`ok: false`, each with
+ * its `code`); the promise rejects only for a malformed URL (`E_BAD_URL`) or a bad
+ * option (`E_BAD_OPTION`). The whole probe keeps to `timeoutMs` (default 5000).
+ * The password never appears in the report.
+ */
+export declare function probeRedisUrl(url: string, options?: ProbeOptions): Promise<ProbeReport>
+
+/**
  * Reports whether the store is running, whose it is and how healthy it is.
  * Never starts, stops or writes anything. Docker mode: Docker missing or down is
  * `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
+ * Never starts, stops or writes anything. External mode: probes the URL and
+ * reports its checks (a failing server is a status, not a rejection).
  */
 export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueStoreStatus>
 
@@ -240,6 +321,8 @@ export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueS
  * Docker mode: `docker stop` of our labelled container only; the container and its
  * volume are kept. Docker missing or down: nothing can run, and the result's
  * `code` is `E_DOCKER_UNAVAILABLE`.
+ * Nothing running is a result, not an error. External mode stops nothing (the
+ * server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
  */
 export declare function stopQueueStore(options?: StoreOptions): Promise<StopResult>
 

@@ -838,6 +838,7 @@ module.exports = nativeBinding
 module.exports.QueueStoreWatcher = nativeBinding.QueueStoreWatcher
 module.exports.detectServerBinaries = nativeBinding.detectServerBinaries
 module.exports.ensureQueueStoreStarted = nativeBinding.ensureQueueStoreStarted
+module.exports.probeRedisUrl = nativeBinding.probeRedisUrl
 module.exports.queueStoreStatus = nativeBinding.queueStoreStatus
 module.exports.stopQueueStore = nativeBinding.stopQueueStore
 module.exports.watchQueueStore = nativeBinding.watchQueueStore

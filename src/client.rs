@@ -92,6 +92,16 @@ pub struct Client {
 impl Client {
     /// Connects and authenticates within `timeout`.
     pub async fn connect(endpoint: &Endpoint, timeout: Duration) -> ClientResult<Client> {
+        Client::connect_with_ca(endpoint, None, timeout).await
+    }
+
+    /// Like [`Client::connect`]; for `rediss://`, `ca_pem` (PEM certificates) replaces
+    /// the system's trusted roots, for servers whose certificate a private CA signed.
+    pub async fn connect_with_ca(
+        endpoint: &Endpoint,
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+    ) -> ClientResult<Client> {
         let addr = if endpoint.tls {
             ConnectionAddr::TcpTls {
                 host: endpoint.host.clone(),
@@ -116,7 +126,20 @@ impl Client {
             .into_connection_info()
             .map_err(classify)?
             .set_redis_settings(redis_info);
-        let client = redis::Client::open(info).map_err(classify)?;
+        if endpoint.tls {
+            install_crypto_provider();
+        }
+        let client = match ca_pem.filter(|_| endpoint.tls) {
+            Some(pem) => redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                },
+            ),
+            None => redis::Client::open(info),
+        }
+        .map_err(classify)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
@@ -130,6 +153,12 @@ impl Client {
         Ok(Client { conn, timeout })
     }
 
+    /// Sets how long each later command may take (e.g. what is left of a deadline).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+        self.conn.set_response_timeout(timeout);
+    }
+
     /// Runs one command and converts its reply.
     pub async fn query<T: redis::FromRedisValue>(&mut self, cmd: &redis::Cmd) -> ClientResult<T> {
         tokio::time::timeout(self.timeout, cmd.query_async(&mut self.conn))
@@ -141,6 +170,9 @@ impl Client {
     /// Runs a pipeline in one round trip; each reply is kept, errors included, so one
     /// failing check does not hide the others.
     pub async fn pipeline(&mut self, pipe: &redis::Pipeline) -> ClientResult<Vec<redis::Value>> {
+        // Without `ignore_errors` one error reply would turn the whole pipeline into an Err.
+        let mut pipe = pipe.clone();
+        pipe.ignore_errors();
         tokio::time::timeout(self.timeout, pipe.query_async(&mut self.conn))
             .await
             .map_err(|_| ClientError::Timeout)?
@@ -175,6 +207,17 @@ impl Client {
             Err(e) => Err(classify(e)),
         }
     }
+}
+
+/// rustls needs one process-wide crypto provider. Installing it explicitly (rather
+/// than letting rustls pick one from its crate features) keeps TLS working when
+/// another dependency enables a second provider, where rustls would otherwise panic.
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error only means a provider is already installed, which is what we want.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    });
 }
 
 /// Reads an error reply inside a pipeline's results as text, or the value as a string.

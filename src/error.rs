@@ -29,11 +29,49 @@ pub enum ErrorCode {
     DockerUnavailable,
     LockTimeout,
     Unsupported,
+    /// A `rediss://` server whose TLS handshake failed (certificate, CA, protocol).
+    Tls,
+    /// The server answered, but the BullMQ smoke test's commands did not work.
+    SmokeFailed,
     Io,
     Internal,
 }
 
 impl ErrorCode {
+    /// Every code, for turning a check's code string back into an `ErrorCode`.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadUrl,
+        ErrorCode::BadSettings,
+        ErrorCode::BadOption,
+        ErrorCode::NoServerBinary,
+        ErrorCode::PortInUse,
+        ErrorCode::StartFailed,
+        ErrorCode::Timeout,
+        ErrorCode::Unreachable,
+        ErrorCode::Auth,
+        ErrorCode::VersionTooOld,
+        ErrorCode::EvictionPolicy,
+        ErrorCode::LuaUnavailable,
+        ErrorCode::ClusterPrefix,
+        ErrorCode::Checksum,
+        ErrorCode::UnsafeArchive,
+        ErrorCode::BinaryIncompatible,
+        ErrorCode::NeedsSudo,
+        ErrorCode::NotOwned,
+        ErrorCode::DockerUnavailable,
+        ErrorCode::LockTimeout,
+        ErrorCode::Unsupported,
+        ErrorCode::Tls,
+        ErrorCode::SmokeFailed,
+        ErrorCode::Io,
+        ErrorCode::Internal,
+    ];
+
+    /// The code whose `as_str` is `code`.
+    pub fn from_code(code: &str) -> Option<ErrorCode> {
+        ErrorCode::ALL.iter().copied().find(|c| c.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::BadUrl => "E_BAD_URL",
@@ -57,6 +95,8 @@ impl ErrorCode {
             ErrorCode::DockerUnavailable => "E_DOCKER_UNAVAILABLE",
             ErrorCode::LockTimeout => "E_LOCK_TIMEOUT",
             ErrorCode::Unsupported => "E_UNSUPPORTED",
+            ErrorCode::Tls => "E_TLS",
+            ErrorCode::SmokeFailed => "E_SMOKE_FAILED",
             ErrorCode::Io => "E_IO",
             ErrorCode::Internal => "E_INTERNAL",
         }
@@ -110,5 +150,20 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 impl AsRef<str> for ErrorCode {
     fn as_ref(&self) -> &str {
         self.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert_eq!(ErrorCode::from_code(code.as_str()), Some(*code));
+        }
+        assert_eq!(ErrorCode::from_code("E_NOPE"), None);
     }
 }

@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod docker;
 pub mod error;
+pub mod external;
 pub mod health;
 pub mod lock;
 pub mod managed;
@@ -16,11 +17,14 @@ pub mod options;
 pub mod paths;
 pub mod pidfile;
 pub mod port;
+pub mod probe;
 pub mod process;
+pub mod redis_url;
 pub mod secret;
 pub mod server_info;
 pub mod settings;
 pub mod settings_file;
+pub mod smoke;
 pub mod status;
 
 /// The N-API layer (the only module that knows about JavaScript).

@@ -16,6 +16,7 @@ pub const KEY_URL: &str = "CLAUDE_MEM_REDIS_URL";
 pub const KEY_HOST: &str = "CLAUDE_MEM_REDIS_HOST";
 pub const KEY_PORT: &str = "CLAUDE_MEM_REDIS_PORT";
 pub const KEY_PREFIX: &str = "CLAUDE_MEM_QUEUE_REDIS_PREFIX";
+pub const KEY_CA_FILE: &str = "CLAUDE_MEM_REDIS_CA_FILE";
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 pub const DEFAULT_PREFIX: &str = "claude-mem";
@@ -35,6 +36,7 @@ pub const STORE_OPTION_KEYS: &[&str] = &[
     "binary",
     "prefix",
     "timeoutMs",
+    "caFile",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,7 @@ pub struct StoreOptions {
     pub binary: Option<String>,
     pub prefix: Option<String>,
     pub timeout_ms: Option<String>,
+    pub ca_file: Option<String>,
 }
 
 impl StoreOptions {
@@ -88,6 +91,7 @@ impl StoreOptions {
             binary: reader.string("binary")?,
             prefix: reader.string("prefix")?,
             timeout_ms: reader.number_text("timeoutMs")?,
+            ca_file: reader.string("caFile")?,
         })
     }
 }
@@ -110,6 +114,8 @@ pub struct Settings {
     pub binary: Option<PathBuf>,
     pub prefix: String,
     pub timeout: Duration,
+    /// `rediss://` only: a PEM file of the CA(s) to trust instead of the system's.
+    pub ca_file: Option<PathBuf>,
     /// The settings file as read, kept so that a later update keeps its other keys.
     pub file: SettingsFile,
 }
@@ -188,6 +194,16 @@ impl Settings {
                 ))
             })?),
         };
+        let ca_file = match pick(&options.ca_file, KEY_CA_FILE)? {
+            None => None,
+            Some((v, source)) => Some(expand_home(&v, env).ok_or_else(|| {
+                bad_setting(format!(
+                    "{} is '{}'; it must be an absolute path to a PEM file of CA certificates.",
+                    describe(KEY_CA_FILE, source),
+                    short(&v)
+                ))
+            })?),
+        };
         let timeout = match options.timeout_ms.as_deref() {
             None => DEFAULT_TIMEOUT,
             Some(t) => parse_timeout(t).ok_or_else(|| {
@@ -209,6 +225,7 @@ impl Settings {
             binary,
             prefix,
             timeout,
+            ca_file,
             file,
         })
     }
@@ -280,7 +297,7 @@ pub fn parse_port(v: &str) -> Option<u16> {
         .filter(|p| *p != GLOBAL_REDIS_PORT)
 }
 
-fn parse_timeout(v: &str) -> Option<Duration> {
+pub fn parse_timeout(v: &str) -> Option<Duration> {
     let n: u64 = v.trim().parse().ok()?;
     (1..=MAX_TIMEOUT_MS)
         .contains(&n)
@@ -300,6 +317,7 @@ fn describe_source(key: &str, source: Source, file: &Path) -> String {
                 KEY_HOST => "host",
                 KEY_PORT => "port",
                 KEY_PREFIX => "prefix",
+                KEY_CA_FILE => "caFile",
                 _ => key,
             };
             format!("the {option} option")

@@ -13,8 +13,9 @@ use serde_json::Value;
 
 use crate::error::{ErrorCode, StoreError};
 use crate::options::OptionReader;
-use crate::settings::{self, Mode, STORE_OPTION_KEYS, Settings, StoreOptions};
+use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
+pub mod probe;
 pub mod store;
 pub mod watch;
 
@@ -68,14 +69,4 @@ pub(crate) fn store_settings(
 ) -> crate::error::Result<Settings> {
     let reader = OptionReader::new(function, options, STORE_OPTION_KEYS)?;
     Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())
-}
-
-pub(crate) fn unsupported_mode(mode: Mode) -> StoreError {
-    StoreError::new(
-        ErrorCode::Unsupported,
-        format!(
-            "mode {} is not available in this version of claude-mem-store yet. Use mode managed.",
-            mode.as_str()
-        ),
-    )
 }

@@ -4,9 +4,10 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::{Coded, run, store_settings, unsupported_mode};
+use super::{Coded, run, store_settings};
 use crate::binaries;
 use crate::docker;
+use crate::external;
 use crate::managed;
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
@@ -22,6 +23,11 @@ use crate::settings::{self, Mode, Settings, StoreOptions};
 /// `valkey/valkey` image (named volume for `/data`, published on 127.0.0.1 only),
 /// found by its `com.claude-mem.*` labels; no `docker` on PATH or its engine down
 /// is `E_DOCKER_UNAVAILABLE` with the next step. Docker is never installed.
+/// External mode: probes `url` (`CLAUDE_MEM_REDIS_URL`) with every check and the
+/// BullMQ smoke test, and returns its status; it never starts anything. A URL that
+/// fails rejects with the failing check's code (`E_UNREACHABLE`, `E_AUTH`,
+/// `E_EVICTION_POLICY`, `E_CLUSTER_PREFIX`, …) and its fix: there is no fallback
+/// to a managed store.
 ///
 /// Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
 /// `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`,
@@ -36,7 +42,7 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
             Mode::Docker => docker::ensure(&settings).await,
-            other => Err(unsupported_mode(other)),
+            Mode::External => external::ensure(&settings).await,
         }
     })
     .await
@@ -45,6 +51,8 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
 /// Reports whether the store is running, whose it is and how healthy it is.
 /// Never starts, stops or writes anything. Docker mode: Docker missing or down is
 /// `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
+/// Never starts, stops or writes anything. External mode: probes the URL and
+/// reports its checks (a failing server is a status, not a rejection).
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
@@ -55,7 +63,7 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
             Mode::Docker => docker::status(&settings).await,
-            other => Err(unsupported_mode(other)),
+            Mode::External => external::status(&settings).await,
         }
     })
     .await
@@ -70,6 +78,8 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
 /// Docker mode: `docker stop` of our labelled container only; the container and its
 /// volume are kept. Docker missing or down: nothing can run, and the result's
 /// `code` is `E_DOCKER_UNAVAILABLE`.
+/// Nothing running is a result, not an error. External mode stops nothing (the
+/// server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<StopResult>"
@@ -80,7 +90,7 @@ pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
             Mode::Docker => docker::stop(&settings).await,
-            other => Err(unsupported_mode(other)),
+            Mode::External => Ok(external::stop(&settings)),
         }
     })
     .await

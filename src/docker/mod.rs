@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use crate::client::{ClientError, Endpoint};
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::health::{self, Health};
+use crate::health::Health;
 use crate::lock;
 use crate::managed::ownership::{connect_and_info, loopback};
 use crate::paths::{StorePaths, create_private_dir};
@@ -69,7 +69,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let mut up = result?;
 
     persist_settings(&paths, settings, up.port)?;
-    let health = health::check(&mut up.client)
+    let health = crate::managed::checks(&mut up.client, up.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -180,7 +180,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
     let (mut client, info) = connect_and_info(&loopback(port, &secret), settings.timeout)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
-    let health = health::check(&mut client)
+    let health = crate::managed::checks(&mut client, port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
     Ok(running_status(

@@ -17,11 +17,13 @@ use crate::health;
 use crate::lock;
 use crate::paths::StorePaths;
 use crate::pidfile::{self, PidFile, PidRecord};
+use crate::probe;
 use crate::process;
 use crate::secret;
 use crate::server_info::ServerInfo;
 use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Settings, Source};
 use crate::settings_file::SettingsFile;
+use crate::smoke::Target;
 use crate::status::{
     Check, ConnectionOptions, PortMove, QueueStoreStatus, ServerDescription, StatusPaths,
     StopResult, endpoint_urls,
@@ -113,7 +115,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
         }
     };
     persist_settings(&paths, settings, running.record.port)?;
-    let health = health::check(&mut running.client)
+    let health = checks(&mut running.client, running.record.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&running.record, &e))?;
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -308,7 +310,9 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
                 version: info.version.clone(),
                 log_file: None,
             };
-            let health = health::check(&mut client).await.ok();
+            let health = checks(&mut client, record.port, &secret, settings)
+                .await
+                .ok();
             let mut status = running_status(settings, &paths, &record, &info, health);
             status.notices.push(format!(
                 "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
@@ -318,7 +322,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
     };
     match verify(&record, &secret, settings.timeout).await {
         Verdict::Owned { mut client, info } => {
-            let health = health::check(&mut client)
+            let health = checks(&mut client, record.port, &secret, settings)
                 .await
                 .map_err(|e| unanswered(&record, &e))?;
             Ok(running_status(
@@ -450,6 +454,25 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
     })
 }
 
+/// The same checks `probeRedisUrl` runs, the BullMQ smoke test included, in the
+/// queue prefix's namespace.
+/// The full health probe (smoke test included) of a store we run on loopback:
+/// the managed sidecar and the Docker container alike.
+pub(crate) async fn checks(
+    client: &mut Client,
+    port: u16,
+    secret: &str,
+    settings: &Settings,
+) -> std::result::Result<health::Health, ClientError> {
+    let endpoint = loopback(port, secret);
+    let target = Target {
+        endpoint: &endpoint,
+        ca_pem: None,
+    };
+    let deadline = std::time::Instant::now() + settings.timeout;
+    probe::server_checks(client, &target, &settings.prefix, true, deadline).await
+}
+
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
     let code = match e {
         ClientError::Timeout => ErrorCode::Timeout,
@@ -467,17 +490,8 @@ fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
 }
 
 fn code_of(code: Option<&'static str>) -> ErrorCode {
-    use ErrorCode::*;
-    [
-        EvictionPolicy,
-        VersionTooOld,
-        Unreachable,
-        Timeout,
-        LuaUnavailable,
-    ]
-    .into_iter()
-    .find(|c| Some(c.as_str()) == code)
-    .unwrap_or(StartFailed)
+    code.and_then(ErrorCode::from_code)
+        .unwrap_or(ErrorCode::StartFailed)
 }
 
 fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {

@@ -1,0 +1,137 @@
+//! External mode: a server the user runs (Redis, Valkey, Dragonfly, a cloud
+//! service, a cluster), given as `CLAUDE_MEM_REDIS_URL`. claude-mem validates it
+//! with the probe and never starts, stops or writes to anything but the smoke
+//! test's own keys. A URL that fails is an error naming the failing check and its
+//! fix: there is no silent fallback to a managed store (claude-mem's rule: fail
+//! loudly when BullMQ is the engine).
+
+use crate::client::Endpoint;
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::paths::StorePaths;
+use crate::probe::{self, ProbeOptions, ProbeReport};
+use crate::redis_url;
+use crate::settings::{KEY_URL, Settings};
+use crate::status::{
+    ConnectionOptions, QueueStoreStatus, ServerDescription, StatusPaths, StopResult, endpoint_urls,
+};
+
+/// Probes the URL (smoke test included) and fails loudly if it is not usable.
+pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+    let (endpoint, report) = probe_configured(settings).await?;
+    if let Some(failed) = report.first_failure() {
+        let code = failed
+            .code
+            .and_then(ErrorCode::from_code)
+            .unwrap_or(ErrorCode::Unreachable);
+        return Err(StoreError::new(
+            code,
+            format!(
+                "the external Redis at {} failed its {} check: {} claude-mem does not fall back to a \
+                 managed store: fix the server or {KEY_URL}, or switch to CLAUDE_MEM_REDIS_MODE=managed.",
+                report.redacted_url,
+                failed.name,
+                sentence(&failed.detail)
+            ),
+        ));
+    }
+    Ok(status_from(settings, &endpoint, report))
+}
+
+/// Probes the URL and reports what it found; a failing server is a status with
+/// failing checks, not an error. Starts nothing.
+pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    let (endpoint, report) = probe_configured(settings).await?;
+    Ok(status_from(settings, &endpoint, report))
+}
+
+/// Stops nothing: an external server belongs to whoever runs it.
+pub fn stop(settings: &Settings) -> StopResult {
+    let server = settings
+        .url
+        .as_deref()
+        .and_then(|u| redis_url::parse(u).ok())
+        .map(|e| format!("the server at {}", redis_url::redacted(&e)))
+        .unwrap_or_else(|| "the external server".to_string());
+    StopResult {
+        stopped: false,
+        was_running: false,
+        pid: None,
+        method: None,
+        code: Some(ErrorCode::NotOwned.as_str()),
+        message: format!(
+            "mode external: {server} is not run by claude-mem, so nothing was stopped. Stop it where it is \
+             run (its service manager, container or cloud console)."
+        ),
+        stale_pid_file: None,
+    }
+}
+
+async fn probe_configured(settings: &Settings) -> Result<(Endpoint, ProbeReport)> {
+    let url = settings.url.as_deref().ok_or_else(|| {
+        StoreError::new(
+            ErrorCode::BadSettings,
+            format!(
+                "mode external needs the server's URL. Set {KEY_URL}=redis://host:port (rediss:// for TLS, \
+                 redis://user:password@host:port with credentials) or pass {{ url }}."
+            ),
+        )
+    })?;
+    let endpoint = redis_url::parse(url)?;
+    let ca_pem = match &settings.ca_file {
+        Some(path) => Some(probe::load_ca_file(path, ErrorCode::BadSettings)?),
+        None => None,
+    };
+    let options = ProbeOptions {
+        timeout: settings.timeout,
+        smoke: true,
+        prefix: settings.prefix.clone(),
+        ca_pem,
+    };
+    let report = probe::probe(&endpoint, &options).await;
+    Ok((endpoint, report))
+}
+
+fn status_from(settings: &Settings, endpoint: &Endpoint, report: ProbeReport) -> QueueStoreStatus {
+    let (url, redacted) = endpoint_urls(endpoint);
+    let answered = report.checks.iter().any(|c| c.name == "ping" && c.ok);
+    let mut notices = Vec::new();
+    if let Some(ca) = &settings.ca_file {
+        notices.push(format!(
+            "the server's certificate is checked against {}; give ioredis/BullMQ the same CA: \
+             connection.tls = {{ ca: fs.readFileSync(caFile) }}",
+            ca.display()
+        ));
+    }
+    QueueStoreStatus {
+        mode: settings.mode.as_str(),
+        running: answered,
+        owned: false,
+        started: None,
+        pid: None,
+        url: Some(url),
+        redacted_url: Some(redacted),
+        connection: Some(ConnectionOptions::from_endpoint(endpoint)),
+        server: report.flavor.map(|flavor| ServerDescription {
+            flavor,
+            version: report.version.clone().unwrap_or_default(),
+            binary: None,
+        }),
+        persistence: report.persistence,
+        policy: report.policy,
+        paths: StatusPaths::new(&StorePaths::new(&settings.data_dir), None),
+        checks: report.checks,
+        port_moved: None,
+        container: None,
+        notices,
+    }
+}
+
+/// Details are clauses; end one as a sentence before the next one starts.
+fn sentence(detail: &str) -> String {
+    let d = detail.trim_end();
+    if d.ends_with('.') {
+        d.to_string()
+    } else {
+        format!("{d}.")
+    }
+}

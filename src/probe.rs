@@ -1,0 +1,531 @@
+//! Probing a Redis-compatible server for use as BullMQ's queue store, one check
+//! per step: TCP connect, TLS, AUTH, PING, `INFO` (flavor, version), the
+//! maxmemory policy, AOF, Lua, cluster mode and prefix, and (on request) the
+//! BullMQ smoke test.
+//!
+//! Server-side problems are failing checks in the report; only a malformed URL is
+//! an error. The whole probe keeps to one deadline, so an address that never
+//! answers costs the caller `timeout`, not a hang. No check, detail or field ever
+//! carries the password.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::binaries::Flavor;
+use crate::client::{Client, ClientError, ClientResult, Endpoint};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::health::{self, Health, printable};
+use crate::redis_url;
+use crate::smoke::{self, Target};
+use crate::status::{Check, ConnectionOptions};
+
+/// How long a probe may take unless the caller says otherwise.
+pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A CA bundle is a few KiB; anything this large is the wrong file.
+const MAX_CA_FILE: u64 = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    pub timeout: Duration,
+    /// Run the BullMQ smoke test (it writes, then deletes, a few keys).
+    pub smoke: bool,
+    /// The queue key prefix (`CLAUDE_MEM_QUEUE_REDIS_PREFIX`).
+    pub prefix: String,
+    /// PEM certificates to trust for `rediss://` instead of the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// What `probeRedisUrl` returns (`ProbeReport` in index.d.ts).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    /// No check failed with an error code (warnings allowed).
+    pub ok: bool,
+    /// The URL with its password masked (the same as `redacted_url`).
+    pub url: String,
+    pub redacted_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<Flavor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub cluster: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub persistence: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    pub checks: Vec<Check>,
+    /// Host, port, user, db and TLS for ioredis; the password is left out.
+    pub connection: ConnectionOptions,
+}
+
+impl ProbeReport {
+    /// The first check that failed with an error code: the root cause.
+    pub fn first_failure(&self) -> Option<&Check> {
+        self.checks.iter().find(|c| !c.ok && c.code.is_some())
+    }
+}
+
+/// Parses and probes `url`; only a malformed URL is an `Err` (`E_BAD_URL`).
+pub async fn probe_url(url: &str, options: &ProbeOptions) -> Result<ProbeReport> {
+    let endpoint = redis_url::parse(url)?;
+    Ok(probe(&endpoint, options).await)
+}
+
+/// Reads a CA bundle for `caFile`. `code` says whose mistake a bad file is
+/// (`E_BAD_OPTION` for an option, `E_BAD_SETTINGS` for a setting).
+pub fn load_ca_file(path: &Path, code: ErrorCode) -> Result<Vec<u8>> {
+    let bad = |why: String| {
+        StoreError::new(
+            code,
+            format!(
+                "caFile {}: {why}. Give the path of a PEM file holding the CA certificate(s) that signed \
+                 the server's certificate.",
+                path.display()
+            ),
+        )
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| bad(format!("cannot be read ({e})")))?
+        .len();
+    if size > MAX_CA_FILE {
+        return Err(bad(format!("is {size} bytes, too large for a CA bundle")));
+    }
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot be read ({e})")))?;
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(bad("holds no PEM certificate".to_string()));
+    }
+    Ok(pem)
+}
+
+/// The time left of one deadline shared by every step.
+struct Budget {
+    deadline: Instant,
+    total: Duration,
+}
+
+impl Budget {
+    fn left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+    fn ms(&self) -> u128 {
+        self.total.as_millis()
+    }
+}
+
+pub async fn probe(endpoint: &Endpoint, options: &ProbeOptions) -> ProbeReport {
+    let budget = Budget {
+        deadline: Instant::now() + options.timeout,
+        total: options.timeout,
+    };
+    let mut checks = Vec::new();
+    let health = run_checks(endpoint, options, &budget, &mut checks).await;
+    for check in &mut checks {
+        check.detail = scrub(&check.detail, endpoint);
+    }
+    let mut connection = ConnectionOptions::from_endpoint(endpoint);
+    connection.password = None;
+    let redacted = redis_url::redacted(endpoint);
+    let known = health.as_ref().filter(|h| !h.info.version.is_empty());
+    ProbeReport {
+        ok: checks.iter().all(|c| c.ok || c.code.is_none()),
+        url: redacted.clone(),
+        redacted_url: redacted,
+        flavor: known.map(|h| h.info.flavor),
+        version: known.map(|h| h.info.version.clone()),
+        cluster: health.as_ref().is_some_and(|h| h.cluster),
+        persistence: health.as_ref().and_then(|h| h.persistence.clone()),
+        policy: health.as_ref().and_then(|h| h.policy.clone()),
+        checks,
+        connection,
+    }
+}
+
+/// Runs the steps in order, stopping at the first one that makes the rest moot.
+async fn run_checks(
+    endpoint: &Endpoint,
+    options: &ProbeOptions,
+    budget: &Budget,
+    checks: &mut Vec<Check>,
+) -> Option<Health> {
+    let address = address(endpoint);
+    let tcp = tcp_check(endpoint, &address, budget).await;
+    let reachable = tcp.ok;
+    checks.push(tcp);
+    if !reachable {
+        return None;
+    }
+
+    let ca = options.ca_pem.as_deref();
+    let mut client = match Client::connect_with_ca(endpoint, ca, budget.left()).await {
+        Ok(client) => client,
+        Err(e) => {
+            checks.push(connect_failure(endpoint, &address, &e, budget));
+            return None;
+        }
+    };
+    if endpoint.tls {
+        checks.push(Check::pass(
+            "tls",
+            if ca.is_some() {
+                "the certificate was verified against caFile"
+            } else {
+                "the certificate was verified against the system's trusted roots"
+            },
+        ));
+    }
+
+    let target = Target {
+        endpoint,
+        ca_pem: ca,
+    };
+    let health = match server_checks(
+        &mut client,
+        &target,
+        &options.prefix,
+        options.smoke,
+        budget.deadline,
+    )
+    .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            // With a password, AUTH was answered while connecting; without one,
+            // nothing was asked yet, so there is nothing to report about it.
+            if endpoint.password.is_some() {
+                checks.push(auth_check(endpoint, None));
+            }
+            checks.push(silent_server(&address, &e, budget));
+            return None;
+        }
+    };
+    // A missing password shows up as PING's NOAUTH: report it as the auth step.
+    let noauth = health
+        .checks
+        .iter()
+        .find(|c| c.name == "ping" && c.code == Some(ErrorCode::Auth.as_str()));
+    checks.push(auth_check(endpoint, noauth));
+    if noauth.is_some() {
+        return None;
+    }
+    checks.extend(health.checks.iter().cloned());
+    Some(health)
+}
+
+/// The checks the probe and the managed store's health share: PING, INFO,
+/// policy, AOF, Lua, cluster prefix, and the smoke test when `smoke` is set
+/// (skipped when the server does not even answer PING). All of it by `deadline`.
+pub async fn server_checks(
+    client: &mut Client,
+    target: &Target<'_>,
+    prefix: &str,
+    smoke: bool,
+    deadline: Instant,
+) -> ClientResult<Health> {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    client.set_timeout(left());
+    let mut health = health::check(client).await?;
+    let answered = health.checks.first().is_some_and(|c| c.ok);
+    if !answered {
+        return Ok(health);
+    }
+    health.checks.push(cluster_check(health.cluster, prefix));
+    if smoke {
+        if left().is_zero() {
+            health.checks.push(Check::fail(
+                "smoke",
+                ErrorCode::Timeout,
+                "the time allowed (timeoutMs) ran out before the smoke test; give the probe more time",
+            ));
+        } else {
+            let smoke_checks = smoke::run(client, target, health.cluster, prefix, left()).await;
+            health.checks.extend(smoke_checks);
+        }
+    }
+    Ok(health)
+}
+
+/// Whether `prefix` puts every key of a queue in one cluster slot: Redis hashes
+/// only the part between the first `{` and the next `}`, if that part is not empty.
+pub fn is_hash_tagged(prefix: &str) -> bool {
+    let Some(open) = prefix.find('{') else {
+        return false;
+    };
+    match prefix[open + 1..].find('}') {
+        Some(len) => len > 0,
+        None => false,
+    }
+}
+
+fn cluster_check(cluster: bool, prefix: &str) -> Check {
+    let shown = printable(prefix);
+    if !cluster {
+        return Check::pass("cluster", "a standalone server (not a cluster)");
+    }
+    if is_hash_tagged(prefix) {
+        return Check::pass(
+            "cluster",
+            format!(
+                "a Redis Cluster; the prefix '{shown}' is hash-tagged, so each queue's keys share one slot"
+            ),
+        );
+    }
+    let tagged = format!("{{{}}}", shown.replace(['{', '}'], ""));
+    Check::fail(
+        "cluster",
+        ErrorCode::ClusterPrefix,
+        format!(
+            "this is a Redis Cluster and the prefix '{shown}' is not hash-tagged, so a queue's keys would \
+             spread over slots and BullMQ's scripts fail with CROSSSLOT. Set \
+             CLAUDE_MEM_QUEUE_REDIS_PREFIX={tagged} and give BullMQ the same prefix: \
+             new Queue(name, {{ prefix: '{tagged}', connection }})."
+        ),
+    )
+}
+
+fn address(endpoint: &Endpoint) -> String {
+    if endpoint.host.contains(':') {
+        format!("[{}]:{}", endpoint.host, endpoint.port)
+    } else {
+        format!("{}:{}", endpoint.host, endpoint.port)
+    }
+}
+
+async fn tcp_check(endpoint: &Endpoint, address: &str, budget: &Budget) -> Check {
+    let connect = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port));
+    match tokio::time::timeout(budget.left(), connect).await {
+        Ok(Ok(_stream)) => Check::pass("tcp", format!("connected to {address}")),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => Check::fail(
+            "tcp",
+            ErrorCode::Unreachable,
+            format!(
+                "nothing listens on {address} (connection refused). Start the server, or fix the host \
+                 and port in the URL."
+            ),
+        ),
+        Ok(Err(e)) => Check::fail(
+            "tcp",
+            ErrorCode::Unreachable,
+            format!(
+                "could not connect to {address}: {e}. Check the host name and that this machine can \
+                 reach it."
+            ),
+        ),
+        Err(_) => Check::fail(
+            "tcp",
+            ErrorCode::Unreachable,
+            format!(
+                "no TCP connection to {address} within {} ms (a wrong host, a firewall dropping packets, \
+                 or a server that is down).",
+                budget.ms()
+            ),
+        ),
+    }
+}
+
+fn auth_check(endpoint: &Endpoint, noauth: Option<&Check>) -> Check {
+    if let Some(failed) = noauth {
+        return Check::fail("auth", ErrorCode::Auth, failed.detail.clone());
+    }
+    match (&endpoint.username, &endpoint.password) {
+        (Some(user), Some(_)) => Check::pass("auth", format!("authenticated as user '{user}'")),
+        (None, Some(_)) => Check::pass("auth", "authenticated with the password in the URL"),
+        _ => Check::pass("auth", "no password in the URL, and none asked for"),
+    }
+}
+
+/// The TLS handshake, AUTH and SELECT happen while connecting: sort out which one
+/// failed.
+fn connect_failure(endpoint: &Endpoint, address: &str, e: &ClientError, budget: &Budget) -> Check {
+    match e {
+        ClientError::Auth(why) => Check::fail(
+            "auth",
+            ErrorCode::Auth,
+            format!(
+                "the server refused the credentials in the URL ({}). Check the password{}.",
+                printable(why),
+                if endpoint.username.is_some() {
+                    " and that the ACL user exists and is enabled (ACL LIST)"
+                } else {
+                    "; for an ACL user write redis://user:password@host"
+                }
+            ),
+        ),
+        ClientError::Timeout if endpoint.tls => Check::fail(
+            "tls",
+            ErrorCode::Timeout,
+            format!(
+                "connected to {address}, but the TLS handshake did not finish within {} ms. Is this a \
+                 TLS port?",
+                budget.ms()
+            ),
+        ),
+        ClientError::Timeout => Check::fail(
+            "auth",
+            ErrorCode::Timeout,
+            format!(
+                "connected to {address}, but nothing answered within {} ms. Is this a Redis-compatible \
+                 server? (A TLS-only port needs rediss://.)",
+                budget.ms()
+            ),
+        ),
+        other => {
+            let text = other.to_string();
+            if text.contains("DB index") || text.contains("SELECT") {
+                Check::fail(
+                    "select",
+                    ErrorCode::BadUrl,
+                    format!(
+                        "the server refused database {} from the URL ({}). Use a database the server has \
+                         (0 to databases-1); a Redis Cluster has only database 0.",
+                        endpoint.db,
+                        printable(&text)
+                    ),
+                )
+            } else if endpoint.tls {
+                Check::fail(
+                    "tls",
+                    ErrorCode::Tls,
+                    format!(
+                        "the TLS handshake with {address} failed ({}). If a private CA signed the server's \
+                         certificate, pass its PEM file as caFile (CLAUDE_MEM_REDIS_CA_FILE); the \
+                         certificate must name the host in the URL; a port without TLS needs redis://.",
+                        printable(&text)
+                    ),
+                )
+            } else {
+                Check::fail(
+                    "auth",
+                    ErrorCode::Unreachable,
+                    format!(
+                        "{address} closed the connection ({}). If the server only speaks TLS, use rediss://.",
+                        printable(&text)
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Connected, but the first commands got no (or no usable) answer.
+fn silent_server(address: &str, e: &ClientError, budget: &Budget) -> Check {
+    match e {
+        ClientError::Timeout => Check::fail(
+            "ping",
+            ErrorCode::Timeout,
+            format!(
+                "connected to {address}, but nothing answered PING within {} ms. Is this a \
+                 Redis-compatible server? (A TLS-only port needs rediss://.)",
+                budget.ms()
+            ),
+        ),
+        ClientError::Auth(why) => Check::fail(
+            "ping",
+            ErrorCode::Auth,
+            format!("the server refused us ({})", printable(why)),
+        ),
+        other => Check::fail(
+            "ping",
+            ErrorCode::Unreachable,
+            format!(
+                "{address} did not answer PING ({}). If the server only speaks TLS, use rediss://.",
+                printable(&other.to_string())
+            ),
+        ),
+    }
+}
+
+/// A last safety net: no detail may carry the password, whatever a server or
+/// library put in its error text. Very short passwords are skipped (masking every
+/// "a" would garble the text, and they are no secret anyway).
+fn scrub(detail: &str, endpoint: &Endpoint) -> String {
+    match &endpoint.password {
+        Some(p) if p.len() >= 4 && detail.contains(p.as_str()) => detail.replace(p.as_str(), "***"),
+        _ => detail.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hash_tags_follow_redis_rules() {
+        for tagged in ["{claude-mem}", "{q}:x", "a{b}c", "{a}{b}", "x{y}"] {
+            assert!(is_hash_tagged(tagged), "{tagged}");
+        }
+        for plain in ["claude-mem", "{}", "{}x{y}", "{open", "close}", "", "}{"] {
+            assert!(!is_hash_tagged(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn cluster_check_names_the_fix() {
+        assert!(cluster_check(false, "claude-mem").ok);
+        assert!(cluster_check(true, "{claude-mem}").ok);
+        let c = cluster_check(true, "claude-mem");
+        assert_eq!(c.code, Some("E_CLUSTER_PREFIX"));
+        assert!(
+            c.detail
+                .contains("CLAUDE_MEM_QUEUE_REDIS_PREFIX={claude-mem}"),
+            "{}",
+            c.detail
+        );
+    }
+
+    #[test]
+    fn scrub_masks_the_password() {
+        let ep = redis_url::parse("redis://u:hunter22@h").unwrap();
+        assert_eq!(scrub("bad hunter22 x", &ep), "bad *** x");
+        assert_eq!(scrub("fine", &ep), "fine");
+    }
+
+    #[test]
+    fn ca_files_must_hold_a_certificate() {
+        let dir = std::env::temp_dir().join(format!("cms-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.pem");
+        let e = load_ca_file(&missing, ErrorCode::BadOption).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadOption);
+        let empty = dir.join("empty.pem");
+        std::fs::write(&empty, "not a cert").unwrap();
+        let e = load_ca_file(&empty, ErrorCode::BadSettings).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadSettings);
+        assert!(e.message.contains("no PEM certificate"), "{}", e.message);
+        let good = dir.join("good.pem");
+        std::fs::write(
+            &good,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        assert!(load_ca_file(&good, ErrorCode::BadOption).is_ok());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A closed port fails the tcp check at once, with the address and no password.
+    #[tokio::test]
+    async fn closed_port_is_unreachable() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let options = ProbeOptions {
+            timeout: Duration::from_secs(2),
+            smoke: true,
+            prefix: "claude-mem".into(),
+            ca_pem: None,
+        };
+        let report = probe_url(&format!("redis://:hunter22@127.0.0.1:{port}"), &options)
+            .await
+            .unwrap();
+        assert!(!report.ok);
+        assert_eq!(report.checks.len(), 1);
+        assert_eq!(report.checks[0].code, Some("E_UNREACHABLE"));
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(!json.contains("hunter22"), "{json}");
+        assert!(json.contains("redis://:***@127.0.0.1"), "{json}");
+    }
+}

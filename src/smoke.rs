@@ -1,0 +1,568 @@
+//! The BullMQ smoke test: does this server do what BullMQ's queues need?
+//!
+//! In a namespace of its own (`{<prefix>:smoke}:<unique>:…`, hash-tagged so that
+//! every key lands in one cluster slot) it runs, like BullMQ does: SCRIPT LOAD +
+//! EVALSHA of a script using `cjson` and `cmsgpack`, hashes, sorted sets, lists
+//! with LMOVE, streams with XADD/XTRIM, and MULTI/EXEC; then it deletes every key
+//! it made and checks that none is left.
+//!
+//! All of it goes out as one pipeline, which the server runs command by command:
+//! a step that fails does not stop the rest, so the final DEL runs whatever
+//! happened before it, in the same round trip. Only when the exchange itself
+//! breaks (a timeout, a dropped connection) is the cleanup repeated on a fresh
+//! connection.
+
+use std::time::Duration;
+
+use redis::Value;
+
+use crate::client::{Client, ClientError, Endpoint, value_text};
+use crate::error::ErrorCode;
+use crate::health::printable;
+use crate::status::Check;
+
+/// The cleanup after a broken exchange gets at least this long, even when the
+/// caller's deadline has passed: leaving keys behind is worse than a late answer.
+const CLEANUP_GRACE: Duration = Duration::from_secs(2);
+
+/// Where the smoke test runs, so it can follow a cluster redirect or clean up on a
+/// new connection with the same credentials and TLS roots.
+pub struct Target<'a> {
+    pub endpoint: &'a Endpoint,
+    pub ca_pem: Option<&'a [u8]>,
+}
+
+/// Decodes a job with cjson, stores it packed with cmsgpack, reads it back: the
+/// two libraries BullMQ's scripts depend on, through SCRIPT LOAD + EVALSHA.
+const SCRIPT: &str = "local job = cjson.decode(ARGV[1]) \
+redis.call('HSET', KEYS[1], 'name', job.name, 'packed', cmsgpack.pack(job)) \
+local back = cmsgpack.unpack(redis.call('HGET', KEYS[1], 'packed')) \
+return cjson.encode({back.name, back.attempts})";
+const SCRIPT_ARG: &str = r#"{"name":"smoke","attempts":3}"#;
+const SCRIPT_RESULT: &str = r#"["smoke",3]"#;
+
+/// The smoke test's keys, all under one hash tag.
+struct Keys {
+    namespace: String,
+}
+
+impl Keys {
+    const NAMES: [&'static str; 7] = [
+        "job",
+        "wait",
+        "active",
+        "delayed",
+        "completed",
+        "events",
+        "meta",
+    ];
+
+    fn new(prefix: &str) -> Keys {
+        // Braces in the prefix would change which part of the key is hashed.
+        let tag: String = prefix
+            .chars()
+            .filter(|c| !matches!(c, '{' | '}') && !c.is_control())
+            .take(64)
+            .collect();
+        let tag = if tag.is_empty() { "claude-mem" } else { &tag };
+        Keys {
+            namespace: format!("{{{tag}:smoke}}:{}", unique_suffix()),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        format!("{}:{name}", self.namespace)
+    }
+
+    fn all(&self) -> Vec<String> {
+        Self::NAMES.iter().map(|n| self.key(n)).collect()
+    }
+}
+
+/// Unique per run, so concurrent smoke tests (several processes, several
+/// machines on one server) never touch each other's keys.
+fn unique_suffix() -> String {
+    let mut random = [0u8; 6];
+    // Without randomness the pid and clock still make the name unique enough.
+    let _ = getrandom::fill(&mut random);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{nanos:x}-{hex}", std::process::id())
+}
+
+/// What a reply must be for its step to pass.
+enum Expect {
+    /// Any reply that is not an error.
+    Any,
+    Int(i64),
+    Text(String),
+    Texts(Vec<&'static str>),
+    Ints(Vec<i64>),
+}
+
+struct Step {
+    name: &'static str,
+    /// What the step exercised, for a passing check.
+    what: &'static str,
+    code: ErrorCode,
+    commands: Vec<(redis::Cmd, Expect)>,
+}
+
+fn cmd(name: &str, args: &[&str]) -> redis::Cmd {
+    let mut c = redis::cmd(name);
+    for a in args {
+        c.arg(*a);
+    }
+    c
+}
+
+fn steps(keys: &Keys) -> Vec<Step> {
+    let k = |n: &str| keys.key(n);
+    let (job, wait, active) = (k("job"), k("wait"), k("active"));
+    let (delayed, completed, events, meta) = (k("delayed"), k("completed"), k("events"), k("meta"));
+    let sha = redis::Script::new(SCRIPT).get_hash().to_string();
+    let all = keys.all();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    vec![
+        Step {
+            name: "smoke:script",
+            what: "SCRIPT LOAD + EVALSHA with cjson and cmsgpack",
+            code: ErrorCode::LuaUnavailable,
+            commands: vec![
+                (cmd("SCRIPT", &["LOAD", SCRIPT]), Expect::Text(sha.clone())),
+                (
+                    cmd("EVALSHA", &[&sha, "1", &job, SCRIPT_ARG]),
+                    Expect::Text(SCRIPT_RESULT.into()),
+                ),
+            ],
+        },
+        Step {
+            name: "smoke:hash",
+            what: "HSET, HINCRBY, HGET",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (
+                    cmd("HSET", &[&job, "data", "{}", "attemptsMade", "0"]),
+                    Expect::Int(2),
+                ),
+                (cmd("HINCRBY", &[&job, "attemptsMade", "1"]), Expect::Int(1)),
+                (cmd("HGET", &[&job, "data"]), Expect::Text("{}".into())),
+            ],
+        },
+        Step {
+            name: "smoke:zset",
+            what: "ZADD, ZRANGEBYSCORE",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (
+                    cmd("ZADD", &[&delayed, "1700000000000", "j1"]),
+                    Expect::Int(1),
+                ),
+                (
+                    cmd("ZRANGEBYSCORE", &[&delayed, "-inf", "+inf"]),
+                    Expect::Texts(vec!["j1"]),
+                ),
+            ],
+        },
+        Step {
+            name: "smoke:list",
+            what: "RPUSH, LMOVE, LLEN",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (cmd("RPUSH", &[&wait, "j1"]), Expect::Int(1)),
+                (
+                    cmd("LMOVE", &[&wait, &active, "RIGHT", "LEFT"]),
+                    Expect::Text("j1".into()),
+                ),
+                (cmd("LLEN", &[&wait]), Expect::Int(0)),
+            ],
+        },
+        Step {
+            name: "smoke:stream",
+            what: "XADD, XTRIM, XLEN",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (
+                    cmd(
+                        "XADD",
+                        &[&events, "MAXLEN", "~", "100", "*", "event", "added"],
+                    ),
+                    Expect::Any,
+                ),
+                (cmd("XTRIM", &[&events, "MAXLEN", "0"]), Expect::Int(1)),
+                (cmd("XLEN", &[&events]), Expect::Int(0)),
+            ],
+        },
+        Step {
+            name: "smoke:multi",
+            what: "MULTI/EXEC",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (cmd("MULTI", &[]), Expect::Any),
+                (
+                    cmd("HSET", &[&meta, "paused", "1"]),
+                    Expect::Text("QUEUED".into()),
+                ),
+                (
+                    cmd("ZADD", &[&completed, "1", "j1"]),
+                    Expect::Text("QUEUED".into()),
+                ),
+                (cmd("EXEC", &[]), Expect::Ints(vec![1, 1])),
+            ],
+        },
+        // Last, so that it runs whatever failed before it.
+        Step {
+            name: "smoke:cleanup",
+            what: "DEL of every key the smoke test made",
+            code: ErrorCode::SmokeFailed,
+            commands: vec![
+                (cmd("DEL", &all), Expect::Any),
+                (cmd("EXISTS", &all), Expect::Int(0)),
+            ],
+        },
+    ]
+}
+
+/// Runs the smoke test; every step yields a check. `timeout` bounds a redirect's
+/// connect and each exchange (the fallback cleanup gets at least `CLEANUP_GRACE`).
+pub async fn run(
+    client: &mut Client,
+    target: &Target<'_>,
+    cluster: bool,
+    prefix: &str,
+    timeout: Duration,
+) -> Vec<Check> {
+    let keys = Keys::new(prefix);
+    let mut redirected = None;
+    let mut endpoint = target.endpoint.clone();
+    if cluster {
+        match route(client, target, &keys, timeout).await {
+            Ok(Some((node, node_client))) => {
+                endpoint = node;
+                redirected = Some(node_client);
+            }
+            Ok(None) => {}
+            Err(check) => return vec![check],
+        }
+    }
+    let conn = match redirected.as_mut() {
+        Some(c) => c,
+        None => client,
+    };
+    conn.set_timeout(timeout);
+
+    let steps = steps(&keys);
+    let mut pipe = redis::pipe();
+    for step in &steps {
+        for (c, _) in &step.commands {
+            pipe.add_command(c.clone());
+        }
+    }
+    let replies = match conn.pipeline(&pipe).await {
+        Ok(r) => r,
+        Err(e) => {
+            let code = match e {
+                ClientError::Timeout => ErrorCode::Timeout,
+                _ => ErrorCode::Unreachable,
+            };
+            let failed = Check::fail(
+                "smoke",
+                code,
+                format!("the smoke test's commands got no answer: {e}"),
+            );
+            let here = Target {
+                endpoint: &endpoint,
+                ca_pem: target.ca_pem,
+            };
+            return vec![failed, cleanup_again(&here, &keys, timeout).await];
+        }
+    };
+
+    let mut checks = Vec::new();
+    let mut replies = replies.iter();
+    for step in &steps {
+        let mut failure = None;
+        for (c, expect) in &step.commands {
+            let reply = replies.next().unwrap_or(&Value::Nil);
+            if failure.is_none() {
+                failure = verify(c, reply, expect).err();
+            }
+        }
+        checks.push(match failure {
+            None if step.name == "smoke:cleanup" => Check::pass(
+                step.name,
+                format!(
+                    "deleted the {} keys it made under {}",
+                    Keys::NAMES.len(),
+                    keys.namespace
+                ),
+            ),
+            None => Check::pass(step.name, step.what),
+            Some(why) => Check::fail(step.name, step.code, step_failure(step, &keys, &why)),
+        });
+    }
+    checks
+}
+
+fn step_failure(step: &Step, keys: &Keys, why: &str) -> String {
+    if step.name == "smoke:cleanup" {
+        format!(
+            "the smoke test could not delete its keys ({why}). Delete them with: DEL {}",
+            keys.all().join(" ")
+        )
+    } else {
+        format!(
+            "{} failed: {why}. BullMQ needs these commands; use a server that supports them \
+             (Redis 6.2+, Valkey, Dragonfly) and allow them for this user.",
+            step.what
+        )
+    }
+}
+
+/// On a cluster, the smoke test's slot may live on another node: ask with one
+/// keyed command and follow a `MOVED` to that node.
+async fn route(
+    client: &mut Client,
+    target: &Target<'_>,
+    keys: &Keys,
+    timeout: Duration,
+) -> Result<Option<(Endpoint, Client)>, Check> {
+    let mut pipe = redis::pipe();
+    pipe.cmd("EXISTS").arg(keys.key("job"));
+    let replies = client.pipeline(&pipe).await.map_err(|e| {
+        Check::fail(
+            "smoke",
+            ErrorCode::Unreachable,
+            format!("could not ask the cluster where the smoke test's slot lives: {e}"),
+        )
+    })?;
+    let Some(Value::ServerError(e)) = replies.first() else {
+        return Ok(None);
+    };
+    let node = (e.code() == "MOVED")
+        .then(|| e.details().and_then(|d| moved_target(d, target.endpoint)))
+        .flatten()
+        .ok_or_else(|| {
+            Check::fail(
+                "smoke",
+                ErrorCode::SmokeFailed,
+                format!(
+                    "the cluster answered {} {}; the smoke test could not be routed",
+                    printable(e.code()),
+                    printable(e.details().unwrap_or_default())
+                ),
+            )
+        })?;
+    let node_client = Client::connect_with_ca(&node, target.ca_pem, timeout)
+        .await
+        .map_err(|e| {
+            Check::fail(
+                "smoke",
+                ErrorCode::Unreachable,
+                format!(
+                    "the cluster node {}:{} that holds the smoke test's slot did not answer: {e}. \
+                     Every node must be reachable from here.",
+                    node.host, node.port
+                ),
+            )
+        })?;
+    Ok(Some((node, node_client)))
+}
+
+/// `MOVED <slot> <host>:<port>` → the same endpoint (credentials, TLS) on that node.
+/// An empty host means "the host you already talk to".
+fn moved_target(details: &str, seed: &Endpoint) -> Option<Endpoint> {
+    let address = details.split_whitespace().nth(1)?;
+    let (host, port) = address.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let mut node = seed.clone();
+    if !host.is_empty() && host != "?" {
+        node.host = host.to_string();
+    }
+    node.port = port;
+    Some(node)
+}
+
+/// After a broken exchange: delete the keys over a new connection, so nothing is
+/// left behind even when the first connection died midway.
+async fn cleanup_again(target: &Target<'_>, keys: &Keys, timeout: Duration) -> Check {
+    let timeout = timeout.max(CLEANUP_GRACE);
+    let all = keys.all();
+    let result = async {
+        let mut client = Client::connect_with_ca(target.endpoint, target.ca_pem, timeout).await?;
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd(
+            "DEL",
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        pipe.add_command(cmd(
+            "EXISTS",
+            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
+        client.pipeline(&pipe).await
+    }
+    .await;
+    match result {
+        Ok(replies) if matches!(replies.get(1), Some(Value::Int(0))) => Check::pass(
+            "smoke:cleanup",
+            format!(
+                "deleted the keys it made under {} (over a new connection)",
+                keys.namespace
+            ),
+        ),
+        Ok(_) | Err(_) => Check::fail(
+            "smoke:cleanup",
+            ErrorCode::SmokeFailed,
+            format!(
+                "the smoke test may have left keys under {}; when the server answers again, delete \
+                 them with: DEL {}",
+                keys.namespace,
+                all.join(" ")
+            ),
+        ),
+    }
+}
+
+/// Compares one reply with what its command should answer.
+fn verify(command: &redis::Cmd, reply: &Value, expect: &Expect) -> Result<(), String> {
+    let name = command_name(command);
+    if let Value::ServerError(e) = reply {
+        return Err(format!(
+            "{name} was refused: {} {}",
+            printable(e.code()),
+            printable(e.details().unwrap_or_default())
+        ));
+    }
+    let matches = match expect {
+        Expect::Any => true,
+        Expect::Int(n) => matches!(reply, Value::Int(v) if v == n),
+        Expect::Text(t) => value_text(reply).is_ok_and(|v| &v == t),
+        Expect::Texts(t) => {
+            redis::from_redis_value_ref::<Vec<String>>(reply).is_ok_and(|v| v == *t)
+        }
+        Expect::Ints(n) => redis::from_redis_value_ref::<Vec<i64>>(reply).is_ok_and(|v| v == *n),
+    };
+    if matches {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} answered {}, not {}",
+            describe(reply),
+            describe_expect(expect)
+        ))
+    }
+}
+
+fn command_name(command: &redis::Cmd) -> String {
+    command
+        .args_iter()
+        .next()
+        .and_then(|a| match a {
+            redis::Arg::Simple(bytes) => std::str::from_utf8(bytes).ok(),
+            _ => None,
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| "a command".into())
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Nil => "nil".into(),
+        Value::Int(n) => n.to_string(),
+        other => match value_text(other) {
+            Ok(t) => format!("{:?}", printable(&t)),
+            Err(_) => printable(&format!("{other:?}")),
+        },
+    }
+}
+
+fn describe_expect(e: &Expect) -> String {
+    match e {
+        Expect::Any => "a reply".into(),
+        Expect::Int(n) => n.to_string(),
+        Expect::Text(t) => format!("{t:?}"),
+        Expect::Texts(t) => format!("{t:?}"),
+        Expect::Ints(n) => format!("{n:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seed() -> Endpoint {
+        Endpoint {
+            host: "10.0.0.1".into(),
+            port: 7000,
+            username: Some("u".into()),
+            password: Some("p".into()),
+            db: 0,
+            tls: true,
+        }
+    }
+
+    #[test]
+    fn keys_share_one_hash_tag_whatever_the_prefix() {
+        for prefix in ["claude-mem", "{claude-mem}", "a{b}c", "", "{}", "x\u{0}y"] {
+            let keys = Keys::new(prefix);
+            for key in keys.all() {
+                let tag = &key[1..key.find('}').unwrap()];
+                assert!(
+                    tag.ends_with(":smoke") && !tag.contains('{'),
+                    "{prefix:?}: {key}"
+                );
+            }
+        }
+        assert!(Keys::new("q").namespace.starts_with("{q:smoke}:"));
+        assert_ne!(Keys::new("q").namespace, Keys::new("q").namespace);
+    }
+
+    #[test]
+    fn moved_redirects_keep_credentials_and_tls() {
+        let n = moved_target("3999 127.0.0.1:7002", &seed()).unwrap();
+        assert_eq!((n.host.as_str(), n.port), ("127.0.0.1", 7002));
+        assert_eq!(n.password.as_deref(), Some("p"));
+        assert!(n.tls);
+        let n = moved_target("3999 :7003", &seed()).unwrap();
+        assert_eq!((n.host.as_str(), n.port), ("10.0.0.1", 7003));
+        let n = moved_target("3999 ::1:7004", &seed()).unwrap();
+        assert_eq!((n.host.as_str(), n.port), ("::1", 7004));
+        for bad in ["", "3999", "3999 host", "3999 host:x", "3999 host:0"] {
+            assert!(moved_target(bad, &seed()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn replies_are_checked_against_expectations() {
+        let c = cmd("LMOVE", &["a", "b", "RIGHT", "LEFT"]);
+        assert!(
+            verify(
+                &c,
+                &Value::BulkString(b"j1".to_vec()),
+                &Expect::Text("j1".into())
+            )
+            .is_ok()
+        );
+        let e = verify(&c, &Value::Nil, &Expect::Text("j1".into())).unwrap_err();
+        assert!(e.starts_with("LMOVE answered nil"), "{e}");
+        let refused = redis::parse_redis_value(b"-ERR unknown command 'LMOVE'\r\n").unwrap();
+        let e = verify(&c, &refused, &Expect::Any).unwrap_err();
+        assert!(
+            e.contains("refused") && e.contains("unknown command"),
+            "{e}"
+        );
+        assert!(verify(&c, &Value::Int(1), &Expect::Int(1)).is_ok());
+        let exec = Value::Array(vec![Value::Int(1), Value::Int(1)]);
+        assert!(verify(&c, &exec, &Expect::Ints(vec![1, 1])).is_ok());
+    }
+
+    #[test]
+    fn the_script_hash_matches_what_script_load_returns() {
+        // SHA-1 of the script text, as the server computes it.
+        assert_eq!(redis::Script::new(SCRIPT).get_hash().len(), 40);
+    }
+}
