@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod install;
 pub mod lock;
 pub mod managed;
 pub mod options;
@@ -15,11 +16,13 @@ pub mod paths;
 pub mod pidfile;
 pub mod port;
 pub mod process;
+pub mod resolve;
 pub mod secret;
 pub mod server_info;
 pub mod settings;
 pub mod settings_file;
 pub mod status;
+pub mod uninstall;
 
 /// The N-API layer (the only module that knows about JavaScript).
 pub mod binding;
