@@ -15,6 +15,7 @@ use crate::error::{ErrorCode, StoreError};
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, STORE_OPTION_KEYS, Settings, StoreOptions};
 
+pub mod install;
 pub mod store;
 
 /// A result or a coded error, converted to JS on the JS thread.
