@@ -270,9 +270,14 @@ export interface ResolveOptions extends StoreOptions {
   installRedis?: boolean
   /** Decide nothing; return the choices for claude-mem's prompt. */
   interactive?: boolean
+  /** With installRedis: as installQueueStore's options. */
+  method?: InstallMethod
+  version?: string
+  distro?: 'jammy' | 'noble'
   allowSudo?: boolean
   mirror?: string
   allowHttp?: boolean
+  sha256?: string
   onProgress?: (event: ProgressEvent) => void
 }
 
@@ -368,8 +373,9 @@ export declare function ensureQueueStoreStarted(options?: StoreOptions): Promise
  * `<dataDir>/bin/valkey/<version>/`; nothing is left behind on failure.
  *
  * `onProgress(event)` is called with `{phase, bytes?, total?, message?}`. An
- * exception it throws is caught and ignored (reported once in `notices`); it
- * never reaches `uncaughtException` and never fails the install.
+ * exception it throws is caught and ignored: it never reaches
+ * `uncaughtException` and never fails the install. Events are queued, so the
+ * last ones (`done`) may arrive just after the promise settles.
  *
  * Rejects with `E_NEEDS_SUDO`, `E_INSTALL_FAILED`, `E_DOWNLOAD_FAILED`,
  * `E_CHECKSUM`, `E_UNSAFE_ARCHIVE`, `E_BINARY_INCOMPATIBLE`, `E_UNSUPPORTED`,

@@ -99,14 +99,11 @@ pub async fn resolve(
             }),
         },
     }
-    let binary = local_binary(settings).await;
+    let (binary, binary_detail) = local_binary(settings).await;
     steps.push(Step {
         name: "binary",
         ok: binary.is_some(),
-        detail: match &binary {
-            Some(b) => format!("{} ({} {})", b.path.display(), b.flavor.as_str(), b.version),
-            None => "no valkey-server or redis-server was found".into(),
-        },
+        detail: binary_detail,
     });
     let platform = Platform::detect();
     let plan = install::plan::plan(&platform, &install::plan::query_candidate);
@@ -158,7 +155,22 @@ pub async fn resolve(
             ok: true,
             detail: format!("installed with {}", result.method),
         });
-        let binary = local_binary(settings).await;
+        // The binary the install produced (an explicit `binary` option that did
+        // not work must not hide it).
+        let binary = match result.binary.clone() {
+            Some(path) => {
+                let source = if result.method == "download" {
+                    BinarySource::Download
+                } else {
+                    BinarySource::System
+                };
+                tokio::task::spawn_blocking(move || binaries::inspect(&path, source).ok())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => local_binary(settings).await.0,
+        };
         return Ok(Resolution {
             reason: format!(
                 "no server was found and installRedis was given, so one was installed with {} ({}); claude-mem manages it (call ensureQueueStoreStarted()).",
@@ -243,21 +255,36 @@ fn prompt(
     }
 }
 
-async fn local_binary(settings: &Settings) -> Option<ServerBinary> {
+/// The binary ensureQueueStoreStarted() would run, and a line saying which (or
+/// why there is none).
+async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
     let explicit = settings.binary.clone();
     let data_dir = settings.data_dir.clone();
-    tokio::task::spawn_blocking(move || match explicit {
-        Some(p) => binaries::inspect(&p, BinarySource::Option).ok(),
+    let found = tokio::task::spawn_blocking(move || match explicit {
+        Some(p) => binaries::inspect(&p, BinarySource::Option).map_err(|e| {
+            format!(
+                "the binary option {} does not work: {}",
+                p.display(),
+                e.message
+            )
+        }),
         None => {
             let path_var = std::env::var_os("PATH");
             binaries::detect(&data_dir, path_var.as_deref())
                 .into_iter()
                 .next()
+                .ok_or_else(|| "no valkey-server or redis-server was found".to_string())
         }
     })
     .await
-    .ok()
-    .flatten()
+    .unwrap_or_else(|_| Err("binary detection failed".into()));
+    match found {
+        Ok(b) => {
+            let detail = format!("{} ({} {})", b.path.display(), b.flavor.as_str(), b.version);
+            (Some(b), detail)
+        }
+        Err(why) => (None, why),
+    }
 }
 
 /// Whether `url` reaches a server that passes the health checks (PING, INFO,

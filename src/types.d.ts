@@ -270,9 +270,14 @@ export interface ResolveOptions extends StoreOptions {
   installRedis?: boolean
   /** Decide nothing; return the choices for claude-mem's prompt. */
   interactive?: boolean
+  /** With installRedis: as installQueueStore's options. */
+  method?: InstallMethod
+  version?: string
+  distro?: 'jammy' | 'noble'
   allowSudo?: boolean
   mirror?: string
   allowHttp?: boolean
+  sha256?: string
   onProgress?: (event: ProgressEvent) => void
 }
 

@@ -8,7 +8,6 @@
 //! `OptionReader` — and then return the promise of the async work.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use napi::bindgen_prelude::*;
@@ -89,8 +88,9 @@ pub async fn plan_install(options: Option<Value>) -> Result<Coded> {
 /// `<dataDir>/bin/valkey/<version>/`; nothing is left behind on failure.
 ///
 /// `onProgress(event)` is called with `{phase, bytes?, total?, message?}`. An
-/// exception it throws is caught and ignored (reported once in `notices`); it
-/// never reaches `uncaughtException` and never fails the install.
+/// exception it throws is caught and ignored: it never reaches
+/// `uncaughtException` and never fails the install. Events are queued, so the
+/// last ones (`done`) may arrive just after the promise settles.
 ///
 /// Rejects with `E_NEEDS_SUDO`, `E_INSTALL_FAILED`, `E_DOWNLOAD_FAILED`,
 /// `E_CHECKSUM`, `E_UNSAFE_ARCHIVE`, `E_BINARY_INCOMPATIBLE`, `E_UNSUPPORTED`,
@@ -107,15 +107,11 @@ pub fn install_queue_store<'a>(
     let split = split_options(env, "installQueueStore", options);
     env.spawn_future(run(async move {
         let (json, on_progress) = split?;
-        let (progress, threw) = progress_sink(on_progress);
+        let progress = progress_sink(on_progress);
         let reader = OptionReader::new("installQueueStore", json.as_ref(), INSTALL_KEYS)?;
         let req = install_request("installQueueStore", &reader, None)?;
         let platform = Platform::detect();
-        let mut result = install::install(req, &platform, &progress).await?;
-        if threw.load(Ordering::Relaxed) {
-            result.notices.push(callback_threw_notice());
-        }
-        Ok(result)
+        install::install(req, &platform, &progress).await
     }))
 }
 
@@ -137,16 +133,20 @@ pub fn resolve_queue_store<'a>(
     let split = split_options(env, "resolveQueueStore", options);
     env.spawn_future(run(async move {
         let (json, on_progress) = split?;
-        let (progress, _threw) = progress_sink(on_progress);
+        let progress = progress_sink(on_progress);
         let keys: Vec<&str> = STORE_OPTION_KEYS
             .iter()
             .copied()
             .chain([
                 "installRedis",
                 "interactive",
+                "method",
+                "version",
+                "distro",
                 "allowSudo",
                 "mirror",
                 "allowHttp",
+                "sha256",
             ])
             .collect();
         let reader = OptionReader::new("resolveQueueStore", json.as_ref(), &keys)?;
@@ -222,23 +222,12 @@ fn install_request(
     } else {
         DEFAULT_INSTALL_TIMEOUT
     };
-    let method = if resolved.is_some() {
-        Method::Auto
-    } else {
-        parse_method(function, reader.string("method")?)?
-    };
+    let method = parse_method(function, reader.string("method")?)?;
     let allow_http = reader.bool("allowHttp")?.unwrap_or(false)
         || env
             .get(KEY_ALLOW_HTTP)
             .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-    let string_if_known = |key: &str| -> crate::error::Result<Option<String>> {
-        if resolved.is_some() {
-            Ok(None)
-        } else {
-            reader.string(key)
-        }
-    };
-    let distro = string_if_known("distro")?;
+    let distro = reader.string("distro")?;
     if let Some(d) = &distro
         && d != "jammy"
         && d != "noble"
@@ -256,11 +245,11 @@ fn install_request(
         timeout,
         download: DownloadRequest {
             data_dir: settings.data_dir.clone(),
-            version: string_if_known("version")?,
+            version: reader.string("version")?,
             distro,
             mirror: resolve_mirror(reader.string("mirror")?, &env, &settings.file)?,
             allow_http,
-            sha256: string_if_known("sha256")?,
+            sha256: reader.string("sha256")?,
             lock_timeout: timeout,
         },
     })
@@ -327,43 +316,39 @@ fn split_options(
         if kind == ValueType::Function {
             return Err(bad(format!("option '{key}' must not be a function.")));
         }
-        let json = env
-            .from_js_value::<Value, _>(value)
+        let json = to_json(env, &value)
             .map_err(|e| bad(format!("option '{key}' could not be read ({})", e.reason)))?;
         map.insert(key, json);
     }
     Ok((Some(Value::Object(map)), on_progress))
 }
 
+/// The same conversion napi-rs applies to a `serde_json::Value` argument (whole
+/// numbers stay integers, so `timeoutMs: 5000` reads as `5000`).
+fn to_json(env: &Env, value: &Unknown<'_>) -> Result<Value> {
+    // SAFETY: both handles come from the current call on the JS thread.
+    unsafe { Value::from_napi_value(env.raw(), value.raw()) }
+}
+
 /// A [`Progress`] that forwards events to the JS callback without ever blocking
-/// the install, and a flag set when the callback threw (its exception is caught
-/// and dropped here, so it never becomes an `uncaughtException`).
-fn progress_sink(on_progress: Option<ProgressFn>) -> (Progress, Arc<AtomicBool>) {
-    let threw = Arc::new(AtomicBool::new(false));
+/// the install. What the callback throws is caught here and dropped, so it never
+/// becomes an `uncaughtException` (napi-rs would raise one for a plain `call`).
+/// Events are queued: some may reach the callback just after the promise settles.
+fn progress_sink(on_progress: Option<ProgressFn>) -> Progress {
     let Some(tsfn) = on_progress else {
-        return (crate::install::progress::silent(), threw);
+        return crate::install::progress::silent();
     };
     let tsfn = Arc::new(tsfn);
-    let flag = threw.clone();
-    let progress: Progress = Arc::new(move |event: ProgressEvent| {
+    Arc::new(move |event: ProgressEvent| {
         let Ok(value) = serde_json::to_value(&event) else {
             return;
         };
-        let flag = flag.clone();
         tsfn.call_with_return_value(
             value,
             ThreadsafeFunctionCallMode::NonBlocking,
-            move |result, _env| {
-                if result.is_err() {
-                    flag.store(true, Ordering::Relaxed);
-                }
-                Ok(())
-            },
+            // Ok even when the callback threw: the exception has been taken out of
+            // the JS environment and is deliberately ignored.
+            |_result, _env| Ok(()),
         );
-    });
-    (progress, threw)
-}
-
-fn callback_threw_notice() -> String {
-    "onProgress threw an exception; it was caught and ignored (progress callbacks cannot fail an install).".into()
+    })
 }
