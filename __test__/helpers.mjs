@@ -85,10 +85,18 @@ export async function killAndWait(pid, timeoutMs = 10000) {
   started.delete(pid)
 }
 
-/** A fresh data dir under the OS temp dir, removed after the test. */
+/**
+ * A fresh data dir under the OS temp dir, removed after the test — after stopping
+ * any managed store running from it. `t.after` hooks run in registration order,
+ * so a `stopStoreAfter` registered later would run only once the dir (and its pid
+ * file) is gone, leaving the server orphaned.
+ */
 export function tmpDataDir(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-test-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  t.after(async () => {
+    await stopStoreIn(dir)
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
   return dir
 }
 
@@ -150,13 +158,16 @@ export function clientFor(t, status) {
  * then, if a server is somehow still running, by the pid its pid file names.
  */
 export function stopStoreAfter(t, dataDir) {
-  t.after(async () => {
-    try {
-      await addon.stopQueueStore({ dataDir })
-    } catch {}
-    const pid = readPid(dataDir)
-    if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
-  })
+  t.after(() => stopStoreIn(dataDir))
+}
+
+async function stopStoreIn(dataDir) {
+  if (!fs.existsSync(path.join(dataDir, 'redis'))) return
+  try {
+    await addon.stopQueueStore({ dataDir })
+  } catch {}
+  const pid = readPid(dataDir)
+  if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
 }
 
 /** The pid the store's pid file names, or null. */
