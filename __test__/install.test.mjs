@@ -181,6 +181,20 @@ test('download: a good artifact is verified, unpacked, test-run and installed; t
   assert.equal(await clientFor(t, status).ping(), 'PONG')
 })
 
+test('download: two installers at once do not corrupt each other: one downloads, the other finds it installed', { skip: noDownload }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const tarball = realTarball(t)
+  const { mirror, counts } = await serve(t, artifactRoutes(tarball))
+  const results = await Promise.all([
+    addon.installQueueStore(downloadOptions(dataDir, mirror)),
+    addon.installQueueStore(downloadOptions(dataDir, mirror)),
+  ])
+  assert.deepEqual(results.map((r) => r.alreadyInstalled).sort(), [false, true])
+  assert.equal(counts[FILE], 1, 'downloaded once')
+  const binary = path.join(dataDir, 'bin', 'valkey', VERSION, 'bin', 'valkey-server')
+  assert.deepEqual(fs.readFileSync(binary), fs.readFileSync(VALKEY))
+})
+
 test('download: one tampered byte is E_CHECKSUM and nothing is installed', { skip: noDownload }, async (t) => {
   const dataDir = tmpDataDir(t)
   const tarball = realTarball(t)
