@@ -17,6 +17,11 @@ Commands:
   status    Print the store's status and health checks (starts nothing)
   down      Stop the managed store (only a server claude-mem started)
   detect    List the valkey-server / redis-server binaries found on this machine
+  plan      Show how a server would be installed here (the exact command, sudo or not, why)
+  install   Install a server: --method auto|download|apt|dnf|yum|apk|pacman|brew,
+            --allow-sudo (sudo is never run otherwise), --mirror <url>, --valkey-version <v>
+  uninstall Stop the store and remove what claude-mem-store wrote; --purge-data
+            also removes the queue's data (kept by default)
 
 Options (every command):
   --data-dir <dir>   Data dir (CLAUDE_MEM_DATA_DIR, default ~/.claude-mem)
@@ -30,8 +35,10 @@ Exit codes: 0 ok, 1 failed (the error's code is printed), 2 usage error,
 3 status: the store is not running.`,
 }
 
+const installFlags = { '--method': 'method', '--mirror': 'mirror', '--valkey-version': 'version' }
+
 function parseArgs(argv) {
-  const args = { _: [], json: false, help: false, debug: false, options: {} }
+  const args = { _: [], json: false, help: false, debug: false, options: {}, install: {} }
   const valueOf = (i, flag) => {
     if (i + 1 >= argv.length) throw usage(`${flag} needs a value`)
     return argv[i + 1]
@@ -42,6 +49,12 @@ function parseArgs(argv) {
     if (a === '--json') args.json = true
     else if (a === '--help' || a === '-h') args.help = true
     else if (a === '--debug') args.debug = true
+    else if (a === '--allow-sudo') args.install.allowSudo = true
+    else if (a === '--purge-data') args.install.purgeData = true
+    else if (installFlags[a]) {
+      args.install[installFlags[a]] = valueOf(i, a)
+      i++
+    }
     else if (map[a]) {
       const v = valueOf(i, a)
       i++
@@ -108,6 +121,47 @@ async function main(argv) {
     case 'detect': {
       const list = await store.detectServerBinaries(args.options.dataDir ? { dataDir: args.options.dataDir } : undefined)
       out(list, (l) => console.log(l.length ? l.map((b) => `${b.flavor} ${b.version}  ${b.path}  (${b.source})`).join('\n') : 'no server binary found'))
+      return EXIT.ok
+    }
+    case 'plan': {
+      const p = await store.planInstall(args.install.method ? { method: args.install.method } : undefined)
+      out(p, (p) => console.log([
+        `Method: ${p.method}${p.package ? ` (${p.package})` : ''}`,
+        ...(p.shellCommand ? [`Command: ${p.shellCommand}`] : []),
+        `Needs sudo: ${p.needsSudo ? 'yes' : 'no'}`,
+        `Why: ${p.reason}`,
+      ].join('\n')))
+      return EXIT.ok
+    }
+    case 'install': {
+      const { purgeData, ...install } = args.install
+      if (purgeData) throw usage('--purge-data belongs to uninstall')
+      const options = { ...install, ...(args.options.dataDir ? { dataDir: args.options.dataDir } : {}) }
+      if (!args.json) {
+        let last = 0
+        options.onProgress = (e) => {
+          if (e.phase === 'download' && Date.now() - last < 500 && e.bytes !== e.total) return
+          last = Date.now()
+          const bytes = e.phase === 'download' ? ` ${e.bytes}${e.total ? `/${e.total}` : ''} bytes` : ''
+          console.error(`  ${e.phase}${bytes}${e.message ? `: ${e.message}` : ''}`)
+        }
+      }
+      const r = await store.installQueueStore(options)
+      out(r, (r) => console.log([
+        `Installed ${r.flavor}${r.version ? ` ${r.version}` : ''} with ${r.method}${r.alreadyInstalled ? ' (already installed)' : ''}`,
+        ...(r.binary ? [`Binary: ${r.binary}`] : []),
+        ...r.notices.map((n) => `Note: ${n}`),
+      ].join('\n')))
+      return EXIT.ok
+    }
+    case 'uninstall': {
+      const r = await store.uninstallQueueStore({ ...args.options, ...(args.install.purgeData ? { purgeData: true } : {}) })
+      out(r, (r) => console.log([
+        r.stop.message,
+        ...r.removed.map((p) => `Removed: ${p}`),
+        ...r.kept.map((p) => `Kept: ${p}`),
+        ...r.notices.map((n) => `Note: ${n}`),
+      ].join('\n')))
       return EXIT.ok
     }
     default:

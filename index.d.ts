@@ -212,6 +212,198 @@ export interface ServerBinary {
   source: 'option' | 'path' | 'homebrew' | 'system' | 'download'
 }
 
+/** How installQueueStore installs: `auto` follows planInstall(). */
+export type InstallMethod = 'auto' | 'download' | 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew'
+
+/** What planInstall() found on this machine. */
+export interface InstallPlatform {
+  /** `linux`, `macos`, `windows`, … */
+  os: string
+  /** `x86_64`, `aarch64`, … */
+  arch: string
+  /** `/etc/os-release` ID, e.g. `debian`, `ubuntu`. */
+  distro?: string
+  distroVersion?: string
+  /** e.g. `bookworm`, `noble`. */
+  codename?: string
+  distroLike?: string[]
+  /** Linux: `gnu` or `musl` (Valkey's downloads are glibc builds). */
+  libc?: 'gnu' | 'musl'
+  isRoot: boolean
+  /** Present package managers, preferred first. */
+  packageManagers: Array<'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew'>
+  /** Whether `docker` is on PATH (not whether its daemon runs). */
+  docker: boolean
+}
+
+/** The Valkey build the download method would fetch. */
+export interface DownloadPlan {
+  version: string
+  /** Ubuntu release it was built on: `jammy` or `noble`. */
+  distro: string
+  /** `x86_64` or `arm64`. */
+  arch: string
+  /** e.g. `valkey-9.0.3-jammy-x86_64.tar.gz`. */
+  file: string
+  /** Whether the built-in manifest pins its sha256 (else the published `.sha256` is used). */
+  hashPinned: boolean
+}
+
+export interface InstallPlan {
+  method: 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew' | 'download' | 'docker' | 'external'
+  flavor?: 'valkey' | 'redis'
+  /** The package, e.g. `valkey-server` (apt) or `valkey`. */
+  package?: string
+  /** The exact program and arguments installQueueStore() runs, without sudo. Empty when there is nothing to run. */
+  command: string[]
+  /** What to type in a shell, with `sudo` when needed. */
+  shellCommand?: string
+  /** Whether the command needs root and this process is not root. */
+  needsSudo: boolean
+  /** Why this method (and what to do when there is nothing to install). */
+  reason: string
+  /** The download alternative on glibc Linux (x86_64/arm64). */
+  download?: DownloadPlan
+  platform: InstallPlatform
+}
+
+/** One progress report from installQueueStore / resolveQueueStore. */
+export interface ProgressEvent {
+  phase: 'lock' | 'checksum' | 'download' | 'retry' | 'verify' | 'unpack' | 'test-run' | 'install' | 'package' | 'done'
+  /** Bytes received so far (phase `download`). */
+  bytes?: number
+  /** Total bytes, when the server sent Content-Length. */
+  total?: number
+  message?: string
+}
+
+export interface InstallOptions {
+  /** Default `auto` (what planInstall() recommends). */
+  method?: InstallMethod
+  /** Download: a Valkey version from the built-in manifest; default its newest. */
+  version?: string
+  /** Download: `jammy` or `noble` build; default the best fit for this system. */
+  distro?: 'jammy' | 'noble'
+  /** Package managers: allow running `sudo <command>` (sudo may prompt on the terminal). Never needed as root or for brew. */
+  allowSudo?: boolean
+  /** Download: a base URL replacing download.valkey.io (`CLAUDE_MEM_VALKEY_MIRROR`), serving `<file>` and `<file>.sha256`. */
+  mirror?: string
+  /** Allow a plain-http mirror that is not loopback (`CLAUDE_MEM_VALKEY_ALLOW_HTTP=1`). */
+  allowHttp?: boolean
+  /** Download: pin the artifact's sha256 yourself (e.g. for your own mirror). */
+  sha256?: string
+  /** `CLAUDE_MEM_DATA_DIR`; downloads go to `<dataDir>/bin/valkey/<version>/`. */
+  dataDir?: string
+  /** How long a package manager may run, or to wait for another installer. Default 600000. */
+  timeoutMs?: number
+  /** Called with progress; its return value is ignored and what it throws is caught. */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+/** A server on 6379 after a package install: not claude-mem's, never touched. */
+export interface ForeignService {
+  port: number
+  heldBy: string
+  pid?: number
+  /** True when it was not listening before the install (the package started it). */
+  startedByInstall: boolean
+}
+
+export interface DownloadedValkey {
+  version: string
+  distro: string
+  arch: string
+  /** The artifact's URL (host or mirror), password masked. */
+  url: string
+  /** `<dataDir>/bin/valkey/<version>/bin/valkey-server`. */
+  binary: string
+  dir: string
+  /** The sha256 the download was checked against. */
+  sha256?: string
+  hashPinned: boolean
+  /** `manifest` / `option`: pinned; `published`: the `.sha256` beside the artifact. */
+  hashSource: 'manifest' | 'option' | 'published'
+  bytes?: number
+  alreadyInstalled: boolean
+  /** Links in the archive that were not created (only files and directories are unpacked). */
+  skippedLinks: string[]
+}
+
+export interface InstallResult {
+  method: 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew' | 'download'
+  flavor: 'valkey' | 'redis'
+  version?: string
+  /** The server binary now available. */
+  binary?: string
+  alreadyInstalled: boolean
+  /** Package method: what ran (sudo included) and the last lines it printed. */
+  command?: string[]
+  outputTail?: string
+  serviceOn6379?: ForeignService
+  download?: DownloadedValkey
+  /** Download method: false means "hash not pinned" — checked against the published `.sha256`. */
+  hashPinned?: boolean
+  reason: string
+  notices: string[]
+}
+
+export interface ResolveOptions extends StoreOptions {
+  /** Allow installing a server when none is found (as installQueueStore with method auto). */
+  installRedis?: boolean
+  /** Decide nothing; return the choices for claude-mem's prompt. */
+  interactive?: boolean
+  /** With installRedis: as installQueueStore's options. */
+  method?: InstallMethod
+  version?: string
+  distro?: 'jammy' | 'noble'
+  allowSudo?: boolean
+  mirror?: string
+  allowHttp?: boolean
+  sha256?: string
+  onProgress?: (event: ProgressEvent) => void
+}
+
+export interface ResolutionStep {
+  /** `url`, `binary`, `install`. */
+  name: string
+  ok: boolean
+  detail: string
+}
+
+export interface ResolutionChoice {
+  id: 'managed' | 'external' | 'sqlite'
+  label: string
+  recommended: boolean
+  detail: string
+}
+
+export interface Resolution {
+  decision: 'external' | 'managed' | 'install' | 'fail' | 'prompt'
+  reason: string
+  steps: ResolutionStep[]
+  /** external: the working URL (credentials included: do not log it). */
+  url?: string
+  redactedUrl?: string
+  /** managed / install: the binary ensureQueueStoreStarted() will run. */
+  binary?: ServerBinary
+  install?: InstallResult
+  plan?: InstallPlan
+  /** fail: the precise command to run. */
+  command?: string
+  /** prompt: the choices, recommended first. */
+  choices?: ResolutionChoice[]
+}
+
+export interface UninstallResult {
+  stop: StopResult
+  removed: string[]
+  /** What was kept on purpose, each with why. */
+  kept: string[]
+  settingsKeysRemoved: string[]
+  dataPurged: boolean
+  notices: string[]
+}
+
 /**
  * Every rejection is an `Error` with one of these stable codes in `err.code`, and a
  * message that says what to do next.
@@ -221,8 +413,8 @@ export type ErrorCode =
   | 'E_START_FAILED' | 'E_TIMEOUT' | 'E_UNREACHABLE' | 'E_AUTH' | 'E_VERSION_TOO_OLD'
   | 'E_EVICTION_POLICY' | 'E_LUA_UNAVAILABLE' | 'E_CLUSTER_PREFIX' | 'E_CHECKSUM'
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
-  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED'
-  | 'E_IO' | 'E_INTERNAL'
+  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_DOWNLOAD_FAILED' | 'E_INSTALL_FAILED'
+  | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
 
 /** Options of `watchQueueStore`: the store's options plus the callback. */
 export interface WatchOptions extends StoreOptions {
@@ -289,6 +481,36 @@ export declare function detectServerBinaries(options?: { dataDir?: string }): Pr
 export declare function ensureQueueStoreStarted(options?: StoreOptions): Promise<QueueStoreStatus>
 
 /**
+ * Installs a server. `method` `auto` (default) follows planInstall(); a package
+ * manager runs only when allowed — already root, or `allowSudo: true` — and never
+ * `brew services`/`systemctl`; otherwise it rejects with `E_NEEDS_SUDO` and the
+ * exact command. `download` fetches Valkey's Linux build named by the built-in
+ * manifest (from `mirror` / `CLAUDE_MEM_VALKEY_MIRROR` when set), verifies its
+ * sha256 (pinned, or the published `.sha256` — then the result says
+ * `hashPinned: false`), unpacks it safely, test-runs it and renames it into
+ * `<dataDir>/bin/valkey/<version>/`; nothing is left behind on failure.
+ *
+ * `onProgress(event)` is called with `{phase, bytes?, total?, message?}`. An
+ * exception it throws is caught and ignored: it never reaches
+ * `uncaughtException` and never fails the install. Events are queued, so the
+ * last ones (`done`) may arrive just after the promise settles.
+ *
+ * Rejects with `E_NEEDS_SUDO`, `E_INSTALL_FAILED`, `E_DOWNLOAD_FAILED`,
+ * `E_CHECKSUM`, `E_UNSAFE_ARCHIVE`, `E_BINARY_INCOMPATIBLE`, `E_UNSUPPORTED`,
+ * `E_LOCK_TIMEOUT`, `E_BAD_OPTION`, …
+ */
+export declare function installQueueStore(options?: InstallOptions): Promise<InstallResult>
+
+/**
+ * Returns the install method this machine would use: the package manager (brew,
+ * apt, dnf, yum, apk, pacman) with Valkey where it has a candidate, else Redis;
+ * Valkey's own Linux build where no manager fits; Windows → Docker or an
+ * existing server. Gives the exact command, whether it needs root, and why.
+ * Runs nothing but local package-index queries.
+ */
+export declare function planInstall(options?: { method?: InstallMethod }): Promise<InstallPlan>
+
+/**
  * Checks whether `url` (`redis://` or `rediss://`, with `user:password@` and
  * `/db` as needed) can serve as BullMQ's queue store, one check per step: TCP
  * connect, TLS, AUTH, PING, `INFO` (flavor, version), maxmemory policy, AOF,
@@ -312,6 +534,16 @@ export declare function probeRedisUrl(url: string, options?: ProbeOptions): Prom
 export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueStoreStatus>
 
 /**
+ * The seed's decision tree. Non-interactive: a working `CLAUDE_MEM_REDIS_URL` →
+ * `external`; else a local valkey-server/redis-server → `managed`; else, only
+ * with `installRedis: true`, install one (as installQueueStore) → `install`;
+ * else `fail` with the precise command. With `interactive: true` nothing is
+ * decided: `decision: 'prompt'` and `choices` for claude-mem's prompt.
+ * Starts nothing: call ensureQueueStoreStarted() for managed/install.
+ */
+export declare function resolveQueueStore(options?: ResolveOptions): Promise<Resolution>
+
+/**
  * Stops the managed store, but only a server proved to be ours (live pid, matching
  * start token, and the server's own `run_id`): `SHUTDOWN`, then SIGTERM, then
  * SIGKILL after `timeoutMs`. A pid file naming someone else's process is set aside
@@ -325,6 +557,15 @@ export declare function queueStoreStatus(options?: StoreOptions): Promise<QueueS
  * server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
  */
 export declare function stopQueueStore(options?: StoreOptions): Promise<StopResult>
+
+/**
+ * Stops our store (only a server proved ours) and removes what claude-mem-store
+ * wrote: config, pid file, secret, lock, its `logs/redis-*.log`, downloaded
+ * binaries under `bin/valkey/`, and its keys in settings.json (every other key is
+ * kept). `redis/data` is kept unless `purgeData: true`. Says what it removed and
+ * what it kept. If the store cannot be stopped, nothing is removed.
+ */
+export declare function uninstallQueueStore(options?: StoreOptions & { purgeData?: boolean }): Promise<UninstallResult>
 
 /**
  * Watches the managed store and starts it again, with backoff (100 ms doubling

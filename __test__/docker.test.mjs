@@ -395,3 +395,44 @@ test('a container that exits while starting is E_START_FAILED with its log lines
   assert.match(err.message, /fatal: cannot open \/data \(stand-in\)/)
   assert.ok(docker.newCalls().some((c) => c[0] === 'logs'))
 })
+
+test('uninstall in docker mode removes our container, and its volume only with purgeData', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const docker = standIn(t)
+  const { container, volume } = namesFor(dataDir)
+  const first = await addon.ensureQueueStoreStarted(opts(dataDir))
+  const redis = client(t, first)
+  await redis.set('claude-mem:kept', 'yes')
+  await redis.quit()
+  docker.newCalls()
+
+  const kept = await addon.uninstallQueueStore(opts(dataDir))
+  let calls = docker.newCalls().map((c) => c.join(' '))
+  assert.ok(calls.includes(`stop -t 10 ${first.container.id}`), JSON.stringify(calls))
+  assert.ok(calls.includes(`rm --force ${first.container.id}`), JSON.stringify(calls))
+  assert.ok(!calls.some((c) => c.startsWith('volume')), 'the volume (the queue) is kept without purgeData')
+  assert.ok(kept.removed.some((r) => r.includes(container)), JSON.stringify(kept.removed))
+  assert.equal(fs.existsSync(path.join(dataDir, 'redis', 'docker.env')), false, 'the env file with the password is gone')
+
+  // The volume kept the queue: a new container (new password) finds the key.
+  const again = await addon.ensureQueueStoreStarted(opts(dataDir))
+  const redis2 = client(t, again)
+  assert.equal(await redis2.get('claude-mem:kept'), 'yes')
+  await redis2.quit()
+  docker.newCalls()
+
+  const purged = await addon.uninstallQueueStore(opts(dataDir, { purgeData: true }))
+  calls = docker.newCalls().map((c) => c.join(' '))
+  assert.ok(calls.includes(`rm --force ${again.container.id}`), JSON.stringify(calls))
+  assert.ok(calls.includes(`volume rm ${volume}`), JSON.stringify(calls))
+  assert.ok(purged.removed.some((r) => r.includes(volume)), JSON.stringify(purged.removed))
+})
+
+test('uninstall in docker mode without Docker removes nothing and says why', async (t) => {
+  const dataDir = tmpDataDir(t)
+  fs.mkdirSync(path.join(dataDir, 'redis'), { recursive: true })
+  fs.writeFileSync(path.join(dataDir, 'redis', 'secret'), 'a'.repeat(64))
+  withEnv(t, { PATH: '/nonexistent' })
+  await rejectsWithCode(assert, addon.uninstallQueueStore(opts(dataDir)), 'E_DOCKER_UNAVAILABLE')
+  assert.ok(fs.existsSync(path.join(dataDir, 'redis', 'secret')), 'nothing removed')
+})

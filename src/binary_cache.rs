@@ -43,7 +43,7 @@ impl BinaryCache {
     /// The cache of `<dataDir>/redis/binaries.json`; it is only written back if
     /// `redis/` already exists (reading binaries must not create our dirs).
     pub fn for_data_dir(data_dir: &Path) -> BinaryCache {
-        let file = data_dir.join("redis").join("binaries.json");
+        let file = crate::paths::StorePaths::new(data_dir).binary_cache_file;
         let entries = std::fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())

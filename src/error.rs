@@ -28,6 +28,8 @@ pub enum ErrorCode {
     NotOwned,
     DockerUnavailable,
     LockTimeout,
+    DownloadFailed,
+    InstallFailed,
     Unsupported,
     /// A `rediss://` server whose TLS handshake failed (certificate, CA, protocol).
     Tls,
@@ -63,6 +65,8 @@ impl ErrorCode {
         ErrorCode::Unsupported,
         ErrorCode::Tls,
         ErrorCode::SmokeFailed,
+        ErrorCode::DownloadFailed,
+        ErrorCode::InstallFailed,
         ErrorCode::Io,
         ErrorCode::Internal,
     ];
@@ -94,6 +98,8 @@ impl ErrorCode {
             ErrorCode::NotOwned => "E_NOT_OWNED",
             ErrorCode::DockerUnavailable => "E_DOCKER_UNAVAILABLE",
             ErrorCode::LockTimeout => "E_LOCK_TIMEOUT",
+            ErrorCode::DownloadFailed => "E_DOWNLOAD_FAILED",
+            ErrorCode::InstallFailed => "E_INSTALL_FAILED",
             ErrorCode::Unsupported => "E_UNSUPPORTED",
             ErrorCode::Tls => "E_TLS",
             ErrorCode::SmokeFailed => "E_SMOKE_FAILED",

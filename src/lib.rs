@@ -11,6 +11,7 @@ pub mod docker;
 pub mod error;
 pub mod external;
 pub mod health;
+pub mod install;
 pub mod lock;
 pub mod managed;
 pub mod options;
@@ -20,12 +21,14 @@ pub mod port;
 pub mod probe;
 pub mod process;
 pub mod redis_url;
+pub mod resolve;
 pub mod secret;
 pub mod server_info;
 pub mod settings;
 pub mod settings_file;
 pub mod smoke;
 pub mod status;
+pub mod uninstall;
 
 /// The N-API layer (the only module that knows about JavaScript).
 pub mod binding;

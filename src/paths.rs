@@ -17,6 +17,10 @@ pub struct StorePaths {
     pub pid_file: PathBuf,
     pub lock_file: PathBuf,
     pub secret_file: PathBuf,
+    /// `redis/binaries.json`: what each server binary's `--version` said (a cache).
+    pub binary_cache_file: PathBuf,
+    /// `redis/docker.env`: Docker mode's password, read by the docker CLI (0600).
+    pub docker_env_file: PathBuf,
     pub logs_dir: PathBuf,
     /// `bin/valkey/`: downloaded, verified server binaries, one dir per version.
     pub valkey_bin_dir: PathBuf,
@@ -33,6 +37,8 @@ impl StorePaths {
             pid_file: redis_dir.join("redis.pid"),
             lock_file: redis_dir.join("store.lock"),
             secret_file: redis_dir.join("secret"),
+            binary_cache_file: redis_dir.join("binaries.json"),
+            docker_env_file: redis_dir.join("docker.env"),
             redis_dir,
             logs_dir: data_dir.join("logs"),
             valkey_bin_dir: data_dir.join("bin").join("valkey"),

@@ -212,6 +212,198 @@ export interface ServerBinary {
   source: 'option' | 'path' | 'homebrew' | 'system' | 'download'
 }
 
+/** How installQueueStore installs: `auto` follows planInstall(). */
+export type InstallMethod = 'auto' | 'download' | 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew'
+
+/** What planInstall() found on this machine. */
+export interface InstallPlatform {
+  /** `linux`, `macos`, `windows`, … */
+  os: string
+  /** `x86_64`, `aarch64`, … */
+  arch: string
+  /** `/etc/os-release` ID, e.g. `debian`, `ubuntu`. */
+  distro?: string
+  distroVersion?: string
+  /** e.g. `bookworm`, `noble`. */
+  codename?: string
+  distroLike?: string[]
+  /** Linux: `gnu` or `musl` (Valkey's downloads are glibc builds). */
+  libc?: 'gnu' | 'musl'
+  isRoot: boolean
+  /** Present package managers, preferred first. */
+  packageManagers: Array<'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew'>
+  /** Whether `docker` is on PATH (not whether its daemon runs). */
+  docker: boolean
+}
+
+/** The Valkey build the download method would fetch. */
+export interface DownloadPlan {
+  version: string
+  /** Ubuntu release it was built on: `jammy` or `noble`. */
+  distro: string
+  /** `x86_64` or `arm64`. */
+  arch: string
+  /** e.g. `valkey-9.0.3-jammy-x86_64.tar.gz`. */
+  file: string
+  /** Whether the built-in manifest pins its sha256 (else the published `.sha256` is used). */
+  hashPinned: boolean
+}
+
+export interface InstallPlan {
+  method: 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew' | 'download' | 'docker' | 'external'
+  flavor?: 'valkey' | 'redis'
+  /** The package, e.g. `valkey-server` (apt) or `valkey`. */
+  package?: string
+  /** The exact program and arguments installQueueStore() runs, without sudo. Empty when there is nothing to run. */
+  command: string[]
+  /** What to type in a shell, with `sudo` when needed. */
+  shellCommand?: string
+  /** Whether the command needs root and this process is not root. */
+  needsSudo: boolean
+  /** Why this method (and what to do when there is nothing to install). */
+  reason: string
+  /** The download alternative on glibc Linux (x86_64/arm64). */
+  download?: DownloadPlan
+  platform: InstallPlatform
+}
+
+/** One progress report from installQueueStore / resolveQueueStore. */
+export interface ProgressEvent {
+  phase: 'lock' | 'checksum' | 'download' | 'retry' | 'verify' | 'unpack' | 'test-run' | 'install' | 'package' | 'done'
+  /** Bytes received so far (phase `download`). */
+  bytes?: number
+  /** Total bytes, when the server sent Content-Length. */
+  total?: number
+  message?: string
+}
+
+export interface InstallOptions {
+  /** Default `auto` (what planInstall() recommends). */
+  method?: InstallMethod
+  /** Download: a Valkey version from the built-in manifest; default its newest. */
+  version?: string
+  /** Download: `jammy` or `noble` build; default the best fit for this system. */
+  distro?: 'jammy' | 'noble'
+  /** Package managers: allow running `sudo <command>` (sudo may prompt on the terminal). Never needed as root or for brew. */
+  allowSudo?: boolean
+  /** Download: a base URL replacing download.valkey.io (`CLAUDE_MEM_VALKEY_MIRROR`), serving `<file>` and `<file>.sha256`. */
+  mirror?: string
+  /** Allow a plain-http mirror that is not loopback (`CLAUDE_MEM_VALKEY_ALLOW_HTTP=1`). */
+  allowHttp?: boolean
+  /** Download: pin the artifact's sha256 yourself (e.g. for your own mirror). */
+  sha256?: string
+  /** `CLAUDE_MEM_DATA_DIR`; downloads go to `<dataDir>/bin/valkey/<version>/`. */
+  dataDir?: string
+  /** How long a package manager may run, or to wait for another installer. Default 600000. */
+  timeoutMs?: number
+  /** Called with progress; its return value is ignored and what it throws is caught. */
+  onProgress?: (event: ProgressEvent) => void
+}
+
+/** A server on 6379 after a package install: not claude-mem's, never touched. */
+export interface ForeignService {
+  port: number
+  heldBy: string
+  pid?: number
+  /** True when it was not listening before the install (the package started it). */
+  startedByInstall: boolean
+}
+
+export interface DownloadedValkey {
+  version: string
+  distro: string
+  arch: string
+  /** The artifact's URL (host or mirror), password masked. */
+  url: string
+  /** `<dataDir>/bin/valkey/<version>/bin/valkey-server`. */
+  binary: string
+  dir: string
+  /** The sha256 the download was checked against. */
+  sha256?: string
+  hashPinned: boolean
+  /** `manifest` / `option`: pinned; `published`: the `.sha256` beside the artifact. */
+  hashSource: 'manifest' | 'option' | 'published'
+  bytes?: number
+  alreadyInstalled: boolean
+  /** Links in the archive that were not created (only files and directories are unpacked). */
+  skippedLinks: string[]
+}
+
+export interface InstallResult {
+  method: 'apt' | 'dnf' | 'yum' | 'apk' | 'pacman' | 'brew' | 'download'
+  flavor: 'valkey' | 'redis'
+  version?: string
+  /** The server binary now available. */
+  binary?: string
+  alreadyInstalled: boolean
+  /** Package method: what ran (sudo included) and the last lines it printed. */
+  command?: string[]
+  outputTail?: string
+  serviceOn6379?: ForeignService
+  download?: DownloadedValkey
+  /** Download method: false means "hash not pinned" — checked against the published `.sha256`. */
+  hashPinned?: boolean
+  reason: string
+  notices: string[]
+}
+
+export interface ResolveOptions extends StoreOptions {
+  /** Allow installing a server when none is found (as installQueueStore with method auto). */
+  installRedis?: boolean
+  /** Decide nothing; return the choices for claude-mem's prompt. */
+  interactive?: boolean
+  /** With installRedis: as installQueueStore's options. */
+  method?: InstallMethod
+  version?: string
+  distro?: 'jammy' | 'noble'
+  allowSudo?: boolean
+  mirror?: string
+  allowHttp?: boolean
+  sha256?: string
+  onProgress?: (event: ProgressEvent) => void
+}
+
+export interface ResolutionStep {
+  /** `url`, `binary`, `install`. */
+  name: string
+  ok: boolean
+  detail: string
+}
+
+export interface ResolutionChoice {
+  id: 'managed' | 'external' | 'sqlite'
+  label: string
+  recommended: boolean
+  detail: string
+}
+
+export interface Resolution {
+  decision: 'external' | 'managed' | 'install' | 'fail' | 'prompt'
+  reason: string
+  steps: ResolutionStep[]
+  /** external: the working URL (credentials included: do not log it). */
+  url?: string
+  redactedUrl?: string
+  /** managed / install: the binary ensureQueueStoreStarted() will run. */
+  binary?: ServerBinary
+  install?: InstallResult
+  plan?: InstallPlan
+  /** fail: the precise command to run. */
+  command?: string
+  /** prompt: the choices, recommended first. */
+  choices?: ResolutionChoice[]
+}
+
+export interface UninstallResult {
+  stop: StopResult
+  removed: string[]
+  /** What was kept on purpose, each with why. */
+  kept: string[]
+  settingsKeysRemoved: string[]
+  dataPurged: boolean
+  notices: string[]
+}
+
 /**
  * Every rejection is an `Error` with one of these stable codes in `err.code`, and a
  * message that says what to do next.
@@ -221,8 +413,8 @@ export type ErrorCode =
   | 'E_START_FAILED' | 'E_TIMEOUT' | 'E_UNREACHABLE' | 'E_AUTH' | 'E_VERSION_TOO_OLD'
   | 'E_EVICTION_POLICY' | 'E_LUA_UNAVAILABLE' | 'E_CLUSTER_PREFIX' | 'E_CHECKSUM'
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
-  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED'
-  | 'E_IO' | 'E_INTERNAL'
+  | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_DOWNLOAD_FAILED' | 'E_INSTALL_FAILED'
+  | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
 
 /** Options of `watchQueueStore`: the store's options plus the callback. */
 export interface WatchOptions extends StoreOptions {

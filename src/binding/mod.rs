@@ -15,6 +15,7 @@ use crate::error::{ErrorCode, StoreError};
 use crate::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
+pub mod install;
 pub mod probe;
 pub mod store;
 pub mod watch;

@@ -42,7 +42,44 @@ fn lock_wait(timeout: Duration) -> Duration {
 
 /// The 0600 file `docker run --env-file` reads the password from.
 pub fn env_file(paths: &StorePaths) -> PathBuf {
-    paths.redis_dir.join("docker.env")
+    paths.docker_env_file.clone()
+}
+
+/// Uninstall's part in Docker mode: stop and remove this data dir's labelled
+/// container, and its volume (the queue's data) only with `purge_data`. Returns
+/// what was removed. Without a usable Docker this is `E_DOCKER_UNAVAILABLE`, so
+/// that uninstall removes nothing rather than forget a container it cannot reach.
+pub async fn remove(settings: &Settings, purge_data: bool) -> Result<Vec<String>> {
+    let names = Names::for_data_dir(&settings.data_dir)?;
+    let docker = Docker::locate()?;
+    let container = up::find(&docker, &names, settings.timeout).await?;
+    let mut removed = Vec::new();
+    if let Some(c) = &container {
+        removed.push(format!("Docker container {} ({})", names.container, c.id));
+    }
+    if purge_data {
+        removed.push(format!("Docker volume {}", names.volume));
+    }
+    for cmd in commands::uninstall_commands(
+        container.as_ref().map(|c| c.id.as_str()),
+        &names,
+        purge_data,
+    ) {
+        match docker.run(&cmd, settings.timeout).await {
+            Ok(_) => {}
+            // Already gone (e.g. removed by hand): that is the state we want.
+            Err(f) if f.words().contains("No such") => {}
+            Err(f) => {
+                return Err(cli::failed(
+                    &f,
+                    ErrorCode::DockerUnavailable,
+                    &cmd,
+                    settings.timeout,
+                ));
+            }
+        }
+    }
+    Ok(removed)
 }
 
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {

@@ -1,0 +1,354 @@
+//! Installing, resolving and uninstalling: planInstall, installQueueStore,
+//! resolveQueueStore, uninstallQueueStore.
+//!
+//! installQueueStore and resolveQueueStore take an `onProgress` function inside
+//! their options. A function cannot travel as JSON, so these two are sync entry
+//! points that split the options on the JS thread — `onProgress` becomes a
+//! threadsafe function, everything else a JSON value for the usual strict
+//! `OptionReader` — and then return the promise of the async work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use super::{Coded, run};
+use crate::error::{ErrorCode, StoreError};
+use crate::install::download::{DownloadRequest, resolve_mirror};
+use crate::install::mirror::KEY_ALLOW_HTTP;
+use crate::install::platform::Platform;
+use crate::install::progress::{Progress, ProgressEvent};
+use crate::install::{self, InstallRequest, Method, plan};
+use crate::options::OptionReader;
+use crate::resolve::{self, ResolveRequest};
+use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
+use crate::uninstall;
+
+/// A package manager may take minutes (a first `apt-get install` downloads);
+/// a download waits this long for another installer's lock.
+const DEFAULT_INSTALL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+const INSTALL_KEYS: &[&str] = &[
+    "method",
+    "version",
+    "distro",
+    "allowSudo",
+    "mirror",
+    "allowHttp",
+    "sha256",
+    "dataDir",
+    "timeoutMs",
+];
+
+/// `(event) => void`, called on the JS thread; what it returns is ignored and
+/// what it throws is caught (see `progress_sink`).
+type ProgressFn = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, false>;
+
+/// Returns the install method this machine would use: the package manager (brew,
+/// apt, dnf, yum, apk, pacman) with Valkey where it has a candidate, else Redis;
+/// Valkey's own Linux build where no manager fits; Windows → Docker or an
+/// existing server. Gives the exact command, whether it needs root, and why.
+/// Runs nothing but local package-index queries.
+#[napi(
+    ts_args_type = "options?: { method?: InstallMethod }",
+    ts_return_type = "Promise<InstallPlan>"
+)]
+pub async fn plan_install(options: Option<Value>) -> Result<Coded> {
+    run(async move {
+        let reader = OptionReader::new("planInstall", options.as_ref(), &["method"])?;
+        let method = parse_method("planInstall", reader.string("method")?)?;
+        tokio::task::spawn_blocking(move || {
+            let platform = Platform::detect();
+            match method {
+                Method::Package(m) => plan::manager_plan(
+                    &platform,
+                    m,
+                    &plan::query_candidate,
+                    plan::download_plan(&platform),
+                ),
+                _ => plan::plan(&platform, &plan::query_candidate),
+            }
+        })
+        .await
+        .map_err(|_| StoreError::new(ErrorCode::Internal, "planning failed; please report this."))
+    })
+    .await
+}
+
+/// Installs a server. `method` `auto` (default) follows planInstall(); a package
+/// manager runs only when allowed — already root, or `allowSudo: true` — and never
+/// `brew services`/`systemctl`; otherwise it rejects with `E_NEEDS_SUDO` and the
+/// exact command. `download` fetches Valkey's Linux build named by the built-in
+/// manifest (from `mirror` / `CLAUDE_MEM_VALKEY_MIRROR` when set), verifies its
+/// sha256 (pinned, or the published `.sha256` — then the result says
+/// `hashPinned: false`), unpacks it safely, test-runs it and renames it into
+/// `<dataDir>/bin/valkey/<version>/`; nothing is left behind on failure.
+///
+/// `onProgress(event)` is called with `{phase, bytes?, total?, message?}`. An
+/// exception it throws is caught and ignored: it never reaches
+/// `uncaughtException` and never fails the install. Events are queued, so the
+/// last ones (`done`) may arrive just after the promise settles.
+///
+/// Rejects with `E_NEEDS_SUDO`, `E_INSTALL_FAILED`, `E_DOWNLOAD_FAILED`,
+/// `E_CHECKSUM`, `E_UNSAFE_ARCHIVE`, `E_BINARY_INCOMPATIBLE`, `E_UNSUPPORTED`,
+/// `E_LOCK_TIMEOUT`, `E_BAD_OPTION`, …
+#[napi(
+    catch_unwind,
+    ts_args_type = "options?: InstallOptions",
+    ts_return_type = "Promise<InstallResult>"
+)]
+pub fn install_queue_store<'a>(
+    env: &'a Env,
+    options: Option<Unknown<'a>>,
+) -> Result<PromiseRaw<'a, Coded>> {
+    let split = split_options(env, "installQueueStore", options);
+    env.spawn_future(run(async move {
+        let (json, on_progress) = split?;
+        let progress = progress_sink(on_progress);
+        let reader = OptionReader::new("installQueueStore", json.as_ref(), INSTALL_KEYS)?;
+        let req = install_request("installQueueStore", &reader, None)?;
+        let platform = Platform::detect();
+        install::install(req, &platform, &progress).await
+    }))
+}
+
+/// The seed's decision tree. Non-interactive: a working `CLAUDE_MEM_REDIS_URL` →
+/// `external`; else a local valkey-server/redis-server → `managed`; else, only
+/// with `installRedis: true`, install one (as installQueueStore) → `install`;
+/// else `fail` with the precise command. With `interactive: true` nothing is
+/// decided: `decision: 'prompt'` and `choices` for claude-mem's prompt.
+/// Starts nothing: call ensureQueueStoreStarted() for managed/install.
+#[napi(
+    catch_unwind,
+    ts_args_type = "options?: ResolveOptions",
+    ts_return_type = "Promise<Resolution>"
+)]
+pub fn resolve_queue_store<'a>(
+    env: &'a Env,
+    options: Option<Unknown<'a>>,
+) -> Result<PromiseRaw<'a, Coded>> {
+    let split = split_options(env, "resolveQueueStore", options);
+    env.spawn_future(run(async move {
+        let (json, on_progress) = split?;
+        let progress = progress_sink(on_progress);
+        let keys: Vec<&str> = STORE_OPTION_KEYS
+            .iter()
+            .copied()
+            .chain([
+                "installRedis",
+                "interactive",
+                "method",
+                "version",
+                "distro",
+                "allowSudo",
+                "mirror",
+                "allowHttp",
+                "sha256",
+            ])
+            .collect();
+        let reader = OptionReader::new("resolveQueueStore", json.as_ref(), &keys)?;
+        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
+        let req = ResolveRequest {
+            install_redis: reader.bool("installRedis")?.unwrap_or(false),
+            interactive: reader.bool("interactive")?.unwrap_or(false),
+            install: install_request("resolveQueueStore", &reader, Some(&settings))?,
+        };
+        resolve::resolve(&settings, req, &progress).await
+    }))
+}
+
+/// Stops our store (only a server proved ours) and removes what claude-mem-store
+/// wrote: config, pid file, secret, lock, its `logs/redis-*.log`, downloaded
+/// binaries under `bin/valkey/`, and its keys in settings.json (every other key is
+/// kept). `redis/data` is kept unless `purgeData: true`. Says what it removed and
+/// what it kept. If the store cannot be stopped, nothing is removed.
+#[napi(
+    ts_args_type = "options?: StoreOptions & { purgeData?: boolean }",
+    ts_return_type = "Promise<UninstallResult>"
+)]
+pub async fn uninstall_queue_store(options: Option<Value>) -> Result<Coded> {
+    run(async move {
+        let keys: Vec<&str> = STORE_OPTION_KEYS
+            .iter()
+            .copied()
+            .chain(["purgeData"])
+            .collect();
+        let reader = OptionReader::new("uninstallQueueStore", options.as_ref(), &keys)?;
+        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
+        uninstall::uninstall(&settings, reader.bool("purgeData")?.unwrap_or(false)).await
+    })
+    .await
+}
+
+fn parse_method(function: &str, raw: Option<String>) -> crate::error::Result<Method> {
+    match raw {
+        None => Ok(Method::Auto),
+        Some(m) => Method::parse(&m).ok_or_else(|| {
+            StoreError::new(
+                ErrorCode::BadOption,
+                format!(
+                    "{function}: method '{}' is not one of auto, download, apt, dnf, yum, apk, pacman, brew.",
+                    m.chars().take(40).collect::<String>()
+                ),
+            )
+        }),
+    }
+}
+
+/// The install part of installQueueStore's / resolveQueueStore's options.
+fn install_request(
+    function: &'static str,
+    reader: &OptionReader<'_>,
+    resolved: Option<&Settings>,
+) -> crate::error::Result<InstallRequest> {
+    let env = settings::process_env();
+    let settings = match resolved {
+        Some(s) => s.clone(),
+        None => {
+            let opts = StoreOptions {
+                data_dir: reader.string("dataDir")?,
+                timeout_ms: reader.number_text("timeoutMs")?,
+                ..Default::default()
+            };
+            Settings::resolve(&opts, &env)?
+        }
+    };
+    let explicit_timeout = reader.number_text("timeoutMs")?.is_some();
+    let timeout = if explicit_timeout {
+        settings.timeout
+    } else {
+        DEFAULT_INSTALL_TIMEOUT
+    };
+    let method = parse_method(function, reader.string("method")?)?;
+    let allow_http = reader.bool("allowHttp")?.unwrap_or(false)
+        || env
+            .get(KEY_ALLOW_HTTP)
+            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let distro = reader.string("distro")?;
+    if let Some(d) = &distro
+        && d != "jammy"
+        && d != "noble"
+    {
+        return Err(StoreError::new(
+            ErrorCode::BadOption,
+            format!(
+                "{function}: distro must be 'jammy' or 'noble' (the Ubuntu releases Valkey builds on)."
+            ),
+        ));
+    }
+    Ok(InstallRequest {
+        method,
+        allow_sudo: reader.bool("allowSudo")?.unwrap_or(false),
+        timeout,
+        download: DownloadRequest {
+            data_dir: settings.data_dir.clone(),
+            version: reader.string("version")?,
+            distro,
+            mirror: resolve_mirror(reader.string("mirror")?, &env, &settings.file)?,
+            allow_http,
+            sha256: reader.string("sha256")?,
+            lock_timeout: timeout,
+        },
+    })
+}
+
+/// Splits JS options into (JSON without `onProgress`, the `onProgress` function).
+/// Runs on the JS thread; any problem becomes the promise's coded rejection.
+fn split_options(
+    env: &Env,
+    function: &'static str,
+    options: Option<Unknown<'_>>,
+) -> crate::error::Result<(Option<Value>, Option<ProgressFn>)> {
+    let bad =
+        |message: String| StoreError::new(ErrorCode::BadOption, format!("{function}: {message}"));
+    let Some(options) = options else {
+        return Ok((None, None));
+    };
+    let kind = options.get_type().map_err(|e| bad(e.reason.clone()))?;
+    if kind != ValueType::Object {
+        // Not an object: let OptionReader say so, in its words.
+        let value = match kind {
+            ValueType::Undefined | ValueType::Null => Value::Null,
+            ValueType::Function => Value::String("a function".into()),
+            _ => env
+                .from_js_value::<Value, _>(options)
+                .unwrap_or(Value::Null),
+        };
+        return Ok((Some(value).filter(|v| !v.is_null()), None));
+    }
+    // SAFETY: get_type() said this value is an object.
+    let object: Object<'_> = unsafe { options.cast() }.map_err(|e| bad(e.reason.clone()))?;
+    let mut map = Map::new();
+    let mut on_progress = None;
+    for key in Object::keys(&object).map_err(|e| bad(e.reason.clone()))? {
+        let Some(value) = object
+            .get::<Unknown<'_>>(&key)
+            .map_err(|e| bad(e.reason.clone()))?
+        else {
+            continue;
+        };
+        let kind = value.get_type().map_err(|e| bad(e.reason.clone()))?;
+        if key == "onProgress" {
+            match kind {
+                ValueType::Undefined | ValueType::Null => {}
+                ValueType::Function => {
+                    // SAFETY: get_type() said this value is a function.
+                    let f: Function<'_, Value, Unknown<'static>> =
+                        unsafe { value.cast() }.map_err(|e| bad(e.reason.clone()))?;
+                    let tsfn = f
+                        .build_threadsafe_function::<Value>()
+                        .callee_handled::<false>()
+                        .build()
+                        .map_err(|e| bad(format!("onProgress could not be kept ({})", e.reason)))?;
+                    on_progress = Some(tsfn);
+                }
+                _ => {
+                    return Err(bad(
+                        "option 'onProgress' must be a function (event) => void.".into(),
+                    ));
+                }
+            }
+            continue;
+        }
+        if kind == ValueType::Function {
+            return Err(bad(format!("option '{key}' must not be a function.")));
+        }
+        let json = to_json(env, &value)
+            .map_err(|e| bad(format!("option '{key}' could not be read ({})", e.reason)))?;
+        map.insert(key, json);
+    }
+    Ok((Some(Value::Object(map)), on_progress))
+}
+
+/// The same conversion napi-rs applies to a `serde_json::Value` argument (whole
+/// numbers stay integers, so `timeoutMs: 5000` reads as `5000`).
+fn to_json(env: &Env, value: &Unknown<'_>) -> Result<Value> {
+    // SAFETY: both handles come from the current call on the JS thread.
+    unsafe { Value::from_napi_value(env.raw(), value.raw()) }
+}
+
+/// A [`Progress`] that forwards events to the JS callback without ever blocking
+/// the install. What the callback throws is caught here and dropped, so it never
+/// becomes an `uncaughtException` (napi-rs would raise one for a plain `call`).
+/// Events are queued: some may reach the callback just after the promise settles.
+fn progress_sink(on_progress: Option<ProgressFn>) -> Progress {
+    let Some(tsfn) = on_progress else {
+        return crate::install::progress::silent();
+    };
+    let tsfn = Arc::new(tsfn);
+    Arc::new(move |event: ProgressEvent| {
+        let Ok(value) = serde_json::to_value(&event) else {
+            return;
+        };
+        tsfn.call_with_return_value(
+            value,
+            ThreadsafeFunctionCallMode::NonBlocking,
+            // Ok even when the callback threw: the exception has been taken out of
+            // the JS environment and is deliberately ignored.
+            |_result, _env| Ok(()),
+        );
+    })
+}

@@ -1,0 +1,338 @@
+//! `resolveQueueStore()`: the seed's non-interactive decision tree — a working
+//! `CLAUDE_MEM_REDIS_URL` → use it; else a local valkey-server/redis-server →
+//! manage it; else, only with `installRedis`, install one → manage it; else fail
+//! with the precise command to run. With `interactive`, it decides nothing and
+//! returns the choices for claude-mem's prompt instead.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::binaries::{self, BinarySource, ServerBinary};
+use crate::error::{ErrorCode, Result};
+use crate::install::{
+    self, InstallRequest, InstallResult, plan::InstallPlan, platform::Platform, progress::Progress,
+};
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Choice {
+    /// `managed` | `external` | `sqlite`.
+    pub id: &'static str,
+    pub label: &'static str,
+    pub recommended: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolution {
+    /// `external` | `managed` | `install` | `fail` | `prompt` (interactive).
+    pub decision: &'static str,
+    pub reason: String,
+    /// What was checked, in order.
+    pub steps: Vec<Step>,
+    /// external: the URL to give BullMQ (credentials included: do not log it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted_url: Option<String>,
+    /// managed/install: the server binary ensureQueueStoreStarted() will run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binary: Option<ServerBinary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<InstallPlan>,
+    /// fail: the command to run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<Choice>>,
+}
+
+pub struct ResolveRequest {
+    pub install_redis: bool,
+    pub interactive: bool,
+    pub install: InstallRequest,
+}
+
+pub async fn resolve(
+    settings: &Settings,
+    req: ResolveRequest,
+    progress: &Progress,
+) -> Result<Resolution> {
+    let mut steps = Vec::new();
+    let mut working_url: Option<(String, String)> = None;
+    match settings.url.as_deref() {
+        None => steps.push(Step {
+            name: "url",
+            ok: false,
+            detail: "CLAUDE_MEM_REDIS_URL is not set".into(),
+        }),
+        Some(url) => match url_works(url, settings).await {
+            Ok(detail) => {
+                let redacted = redact_url(url);
+                steps.push(Step {
+                    name: "url",
+                    ok: true,
+                    detail: format!("{redacted} works: {detail}"),
+                });
+                working_url = Some((url.to_string(), redacted));
+            }
+            Err(why) => steps.push(Step {
+                name: "url",
+                ok: false,
+                detail: format!("{} does not work: {why}", redact_url(url)),
+            }),
+        },
+    }
+    let (binary, binary_detail) = local_binary(settings).await;
+    steps.push(Step {
+        name: "binary",
+        ok: binary.is_some(),
+        detail: binary_detail,
+    });
+    let platform = Platform::detect();
+    let plan = install::plan::plan(&platform, &install::plan::query_candidate);
+
+    if req.interactive {
+        return Ok(prompt(steps, working_url, binary, plan));
+    }
+    let empty = |decision: &'static str, reason: String, steps: Vec<Step>| Resolution {
+        decision,
+        reason,
+        steps,
+        url: None,
+        redacted_url: None,
+        binary: None,
+        install: None,
+        plan: None,
+        command: None,
+        choices: None,
+    };
+    if let Some((url, redacted)) = working_url {
+        return Ok(Resolution {
+            url: Some(url),
+            redacted_url: Some(redacted.clone()),
+            ..empty(
+                "external",
+                format!(
+                    "CLAUDE_MEM_REDIS_URL ({redacted}) answers and passes the health checks, so it is used as is and not managed."
+                ),
+                steps,
+            )
+        });
+    }
+    if let Some(b) = binary {
+        return Ok(Resolution {
+            reason: format!(
+                "{} {} is installed at {}: claude-mem manages it as a private sidecar (call ensureQueueStoreStarted()).",
+                b.flavor.as_str(),
+                b.version,
+                b.path.display()
+            ),
+            binary: Some(b),
+            ..empty("managed", String::new(), steps)
+        });
+    }
+    if req.install_redis {
+        let result = install::install(req.install, &platform, progress).await?;
+        steps.push(Step {
+            name: "install",
+            ok: true,
+            detail: format!("installed with {}", result.method),
+        });
+        // The binary the install produced (an explicit `binary` option that did
+        // not work must not hide it).
+        let binary = match result.binary.clone() {
+            Some(path) => {
+                let source = if result.method == "download" {
+                    BinarySource::Download
+                } else {
+                    BinarySource::System
+                };
+                tokio::task::spawn_blocking(move || binaries::inspect(&path, source).ok())
+                    .await
+                    .ok()
+                    .flatten()
+            }
+            None => local_binary(settings).await.0,
+        };
+        return Ok(Resolution {
+            reason: format!(
+                "no server was found and installRedis was given, so one was installed with {} ({}); claude-mem manages it (call ensureQueueStoreStarted()).",
+                result.method, result.reason
+            ),
+            binary,
+            install: Some(result),
+            plan: Some(plan),
+            ..empty("install", String::new(), steps)
+        });
+    }
+    let command = plan
+        .shell_command
+        .clone()
+        .unwrap_or_else(|| "npx claude-mem install --queue bullmq --install-redis".to_string());
+    Ok(Resolution {
+        reason: format!(
+            "no working CLAUDE_MEM_REDIS_URL and no local valkey-server/redis-server, and installRedis was not given \
+             (nothing is installed without being asked). Run `{command}`, pass installRedis: true, or set CLAUDE_MEM_REDIS_URL. {}",
+            plan.reason
+        ),
+        command: Some(command),
+        plan: Some(plan),
+        ..empty("fail", String::new(), steps)
+    })
+}
+
+fn prompt(
+    steps: Vec<Step>,
+    working_url: Option<(String, String)>,
+    binary: Option<ServerBinary>,
+    plan: InstallPlan,
+) -> Resolution {
+    let managed_detail = match &binary {
+        Some(b) => format!(
+            "run {} {} ({}) as claude-mem's private sidecar under ~/.claude-mem",
+            b.flavor.as_str(),
+            b.version,
+            b.path.display()
+        ),
+        None => match (&plan.shell_command, plan.method) {
+            (Some(cmd), _) => format!("install it with `{cmd}`, then run it as claude-mem's private sidecar"),
+            (None, "download") => "download Valkey into ~/.claude-mem/bin (verified, no root), then run it as claude-mem's private sidecar".into(),
+            (None, _) => plan.reason.clone(),
+        },
+    };
+    let external_detail = match &working_url {
+        Some((_, redacted)) => format!("CLAUDE_MEM_REDIS_URL ({redacted}) works"),
+        None => "enter a redis:// or rediss:// URL of a Redis, Valkey or Dragonfly server".into(),
+    };
+    let choices = vec![
+        Choice {
+            id: "managed",
+            label: "Manage local Valkey for me",
+            recommended: true,
+            detail: managed_detail,
+        },
+        Choice {
+            id: "external",
+            label: "Use existing Redis URL",
+            recommended: false,
+            detail: external_detail,
+        },
+        Choice {
+            id: "sqlite",
+            label: "Keep SQLite queue for now",
+            recommended: false,
+            detail: "keep the SQLite queue; BullMQ can be turned on later".into(),
+        },
+    ];
+    Resolution {
+        decision: "prompt",
+        reason: "interactive: claude-mem asks the user; nothing was decided or installed".into(),
+        steps,
+        url: working_url.as_ref().map(|(u, _)| u.clone()),
+        redacted_url: working_url.map(|(_, r)| r),
+        binary,
+        install: None,
+        plan: Some(plan),
+        command: None,
+        choices: Some(choices),
+    }
+}
+
+/// The binary ensureQueueStoreStarted() would run, and a line saying which (or
+/// why there is none).
+async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
+    let explicit = settings.binary.clone();
+    let data_dir = settings.data_dir.clone();
+    let found = tokio::task::spawn_blocking(move || match explicit {
+        Some(p) => binaries::inspect(&p, BinarySource::Option).map_err(|e| {
+            format!(
+                "the binary option {} does not work: {}",
+                p.display(),
+                e.message
+            )
+        }),
+        None => {
+            let path_var = std::env::var_os("PATH");
+            binaries::detect(&data_dir, path_var.as_deref())
+                .into_iter()
+                .next()
+                .ok_or_else(|| "no valkey-server or redis-server was found".to_string())
+        }
+    })
+    .await
+    .unwrap_or_else(|_| Err("binary detection failed".into()));
+    match found {
+        Ok(b) => {
+            let detail = format!("{} ({} {})", b.path.display(), b.flavor.as_str(), b.version);
+            (Some(b), detail)
+        }
+        Err(why) => (None, why),
+    }
+}
+
+/// Whether `url` reaches a server fit for BullMQ: the full `probeRedisUrl` (every
+/// check and the smoke test). `Ok` carries a short description, `Err` the first
+/// failing check; neither repeats the password.
+pub async fn url_works(url: &str, settings: &Settings) -> std::result::Result<String, String> {
+    let ca_pem = match &settings.ca_file {
+        Some(path) => {
+            Some(crate::probe::load_ca_file(path, ErrorCode::BadSettings).map_err(|e| e.message)?)
+        }
+        None => None,
+    };
+    let options = crate::probe::ProbeOptions {
+        timeout: settings.timeout.min(Duration::from_secs(5)),
+        smoke: true,
+        prefix: settings.prefix.clone(),
+        ca_pem,
+    };
+    let report = crate::probe::probe_url(url, &options)
+        .await
+        .map_err(|e| e.message)?;
+    match report.checks.iter().find(|c| !c.ok && c.code.is_some()) {
+        Some(bad) => Err(format!(
+            "its {} check failed ({}): {}",
+            bad.name,
+            bad.code.unwrap_or_default(),
+            bad.detail
+        )),
+        None => Ok(format!(
+            "{} {}",
+            report.flavor.map_or("unknown", |f| f.as_str()),
+            report.version.unwrap_or_default()
+        )),
+    }
+}
+
+/// The URL with any password masked, for steps and logs (also for a malformed URL).
+pub fn redact_url(url: &str) -> String {
+    match crate::redis_url::parse(url) {
+        Ok(endpoint) => crate::redis_url::redacted(&endpoint),
+        Err(_) => crate::install::mirror::redact(url),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_the_password_even_of_a_malformed_url() {
+        assert!(!redact_url("redis://u:secret@h:1").contains("secret"));
+        assert!(!redact_url("redis://u:secret@h:notaport").contains("secret"));
+    }
+}
