@@ -11,6 +11,7 @@
 // redis-server), `openssl dgst -sha256`, a hand-started server for BullMQ.
 import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -238,13 +239,125 @@ async function bullmqThroughput() {
   record('BullMQ add+process throughput', subject, baseline, { ratio: 0.95, higherIsBetter: true, text: '≥ 0.95× hand-started server' })
 }
 
+/** Whole-process wall time of `cmd args`, in ms. */
+function timeCommand(cmd, args) {
+  const t0 = now()
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  if (r.status !== 0) throw new Error(`${cmd} failed`)
+  return now() - t0
+}
+
+async function sha256Speed() {
+  // The installer's hashing (sha2::Sha256 over streamed chunks), as a binary.
+  spawnSync('cargo', ['build', '--release', '--quiet', '--example', 'sha256_file'], { cwd: ROOT, stdio: 'inherit' })
+  const ours = path.join(ROOT, 'target', 'release', 'examples', 'sha256_file')
+  const file = path.join(os.tmpdir(), `cms-bench-sha-${process.pid}.bin`)
+  writeRandomFile(file, 256 * 1024 * 1024)
+  const subject = { label: 'sha2::Sha256, 64 KiB chunks (the installer\'s verification), 256 MiB', samples: [] }
+  const baseline = { label: 'openssl dgst -sha256, same file', samples: [] }
+  for (let i = 0; i < Math.max(5, Math.ceil(ROUNDS / 2)); i++) {
+    baseline.samples.push(timeCommand('openssl', ['dgst', '-sha256', file]))
+    subject.samples.push(timeCommand(ours, [file]))
+  }
+  fs.rmSync(file, { force: true })
+  // Throughput ratio: openssl's time over ours (≥ 0.9 means at least 90% of openssl's speed).
+  const speed = { label: subject.label, samples: subject.samples.map((ms, i) => baseline.samples[i] / ms), unit: '× openssl' }
+  const s = stats(subject.samples)
+  const b = stats(baseline.samples)
+  const ratio = b.median / s.median
+  results.push({ name: 'sha256 verification speed', subject: { label: subject.label, ...s }, baseline: { label: baseline.label, ...b }, ratio, target: { ratio: 0.9, higherIsBetter: true, text: '≥ 0.9× openssl throughput' }, pass: ratio >= 0.9, note: 'ratio = openssl time / our time' })
+  console.log(`sha256: ${s.median.toFixed(0)} ms vs openssl ${b.median.toFixed(0)} ms → ${ratio.toFixed(2)}× openssl's throughput [${ratio >= 0.9 ? 'meets' : 'MISSES'} target]`)
+  void speed
+}
+
+function writeRandomFile(file, bytes) {
+  const fd = fs.openSync(file, 'w')
+  const chunk = Buffer.alloc(1024 * 1024)
+  for (let done = 0; done < bytes; done += chunk.length) {
+    crypto.randomFillSync(chunk)
+    fs.writeSync(fd, chunk)
+  }
+  fs.closeSync(fd)
+}
+
+/**
+ * A 200 MB artifact downloaded from loopback by installQueueStore in a child
+ * process, whose peak RSS (VmHWM, reset just before) is compared with its RSS
+ * before the download: memory must stay flat whatever the artifact's size.
+ */
+async function downloadMemory() {
+  const valkey = BINS.valkey
+  const version = serverVersion(valkey)
+  if (version !== '8.0.1') {
+    console.log(`download memory: skipped (the manifest's test entry is 8.0.1; valkey-server here is ${version})`)
+    return
+  }
+  const arch = process.arch === 'arm64' ? 'arm64' : 'x86_64'
+  const stem = `valkey-${version}-jammy-${arch}`
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-bench-dl-'))
+  fs.mkdirSync(path.join(work, stem, 'bin'), { recursive: true })
+  fs.copyFileSync(valkey, path.join(work, stem, 'bin', 'valkey-server'))
+  fs.chmodSync(path.join(work, stem, 'bin', 'valkey-server'), 0o755)
+  // Incompressible padding makes the artifact ~200 MB on the wire.
+  writeRandomFile(path.join(work, stem, 'padding.bin'), 200 * 1024 * 1024)
+  const tarball = path.join(work, `${stem}.tar.gz`)
+  execFileSync('tar', ['--use-compress-program=gzip -1', '-cf', tarball, '-C', work, stem])
+  fs.rmSync(path.join(work, stem), { recursive: true })
+  const size = fs.statSync(tarball).size
+  const digest = crypto.createHash('sha256').update(fs.readFileSync(tarball)).digest('hex')
+  const server = (await import('node:http')).createServer((req, res) => {
+    if (req.url.endsWith('.tar.gz')) {
+      res.writeHead(200, { 'content-length': size })
+      fs.createReadStream(tarball).pipe(res)
+    } else if (req.url.endsWith('.sha256')) {
+      res.end(`${digest}  ${stem}.tar.gz\n`)
+    } else {
+      res.writeHead(404).end()
+    }
+  })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const mirror = `http://127.0.0.1:${server.address().port}/`
+  const code = `
+    const fs = require('fs')
+    const s = require(${JSON.stringify(ROOT)})
+    const rssKb = () => Number(/VmRSS:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1])
+    const hwmKb = () => Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1])
+    ;(async () => {
+      global.gc && global.gc()
+      const before = rssKb()
+      fs.writeFileSync('/proc/self/clear_refs', '5') // resets VmHWM to the current RSS
+      const t0 = process.hrtime.bigint()
+      const r = await s.installQueueStore({ method: 'download', version: ${JSON.stringify(version)}, distro: 'jammy', mirror: ${JSON.stringify(mirror)}, dataDir: ${JSON.stringify(path.join(work, 'data'))} })
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      console.log(JSON.stringify({ before, peak: hwmKb(), ms, bytes: r.download && r.download.bytes }))
+    })().catch((e) => { console.error(e.code, e.message); process.exit(1) })`
+  const samples = []
+  const times = []
+  for (let i = 0; i < 3; i++) {
+    fs.rmSync(path.join(work, 'data'), { recursive: true, force: true })
+    const out = await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--expose-gc', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let o = ''
+      child.stdout.on('data', (d) => { o += d })
+      child.on('close', (c) => (c === 0 ? resolve(JSON.parse(o)) : reject(new Error('download child failed'))))
+    })
+    samples.push((out.peak - out.before) / 1024)
+    times.push(out.ms)
+  }
+  server.close()
+  fs.rmSync(work, { recursive: true, force: true })
+  const s = stats(samples)
+  results.push({ name: `download of a ${(size / 1e6).toFixed(0)} MB artifact from loopback: peak RSS growth`, subject: { label: 'installQueueStore download (stream, sha256, unpack, test-run)', ...s }, baseline: null, ratio: null, target: { absMb: 20, text: '≤ 20 MB' }, pass: s.median <= 20, unit: ' MB', extra: `download+install ${stats(times).median.toFixed(0)} ms` })
+  console.log(`download ${(size / 1e6).toFixed(0)} MB: peak RSS growth ${s.median.toFixed(1)} MB (max ${s.max.toFixed(1)}) [${s.median <= 20 ? 'meets' : 'MISSES'} target]`)
+}
+
 function writeResults() {
   const fmt = (x, unit = ' ms') => `${x >= 100 ? x.toFixed(0) : x.toFixed(2)}${unit}`
   const cpu = os.cpus()[0]?.model || 'unknown CPU'
   let md = `# Benchmark results\n\nMeasured by \`npm run bench\` (bench/run.mjs), ${ROUNDS} rounds, each subject and its\nbaseline interleaved in the same invocation. Medians, with min–max. Machine: ${os.cpus().length} × ${cpu},\n${os.type()} ${os.release()}, Node ${process.version}; valkey-server ${serverVersion(BINS.valkey)}, redis-server ${serverVersion(BINS.redis)}.\n\n`
   md += '| measure | claude-mem-store | baseline | ratio | target | |\n| --- | --- | --- | --- | --- | --- |\n'
   for (const r of results) {
-    const u = r.name.includes('throughput') ? ' jobs/s' : ' ms'
+    const u = r.unit || (r.name.includes('throughput') ? ' jobs/s' : ' ms')
     const subj = `${fmt(r.subject.median, u)} (${fmt(r.subject.min, u)}–${fmt(r.subject.max, u)})`
     const base = r.baseline ? `${r.baseline.label}: ${fmt(r.baseline.median, u)} (${fmt(r.baseline.min, u)}–${fmt(r.baseline.max, u)})` : '—'
     md += `| ${r.name} | ${subj} | ${base} | ${r.ratio ? r.ratio.toFixed(2) + '×' : '—'} | ${r.target.text} | ${r.pass ? 'meets' : '**misses**'} |\n`
@@ -261,7 +374,15 @@ function serverVersion(bin) {
 }
 
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null
-const steps = { cold: async () => { for (const f of ['valkey', 'redis']) if (BINS[f]) await coldEnsure(f) }, rms: versusRedisMemoryServer, warm: warmCalls, require: requireTime, bullmq: bullmqThroughput }
+const steps = {
+  cold: async () => { for (const f of ['valkey', 'redis']) if (BINS[f]) await coldEnsure(f) },
+  rms: versusRedisMemoryServer,
+  warm: warmCalls,
+  require: requireTime,
+  bullmq: bullmqThroughput,
+  sha256: sha256Speed,
+  download: downloadMemory,
+}
 for (const [name, step] of Object.entries(steps)) {
   if (!only || only.includes(name)) await step()
 }
