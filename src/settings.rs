@@ -104,6 +104,13 @@ pub struct PortSetting {
     pub source: Source,
 }
 
+impl PortSetting {
+    /// Chosen by the caller (option or environment): used as is, never moved or saved.
+    pub fn is_explicit(&self) -> bool {
+        matches!(self.source, Source::Option | Source::Environment)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
@@ -228,6 +235,24 @@ impl Settings {
             ca_file,
             file,
         })
+    }
+}
+
+impl Settings {
+    /// Saves the mode, host and (unless the caller chose it explicitly) the port of
+    /// a store this call started or adopted. settings.json is read again here, under
+    /// the store lock, so that keys written since `resolve` are kept.
+    pub fn persist_store(&self, port: u16) -> Result<()> {
+        let mut file = SettingsFile::load(self.file.path())?;
+        let mut updates = vec![
+            (KEY_MODE, self.mode.as_str().to_string()),
+            (KEY_HOST, self.host.clone()),
+        ];
+        if !self.port.is_some_and(|p| p.is_explicit()) {
+            updates.push((KEY_PORT, port.to_string()));
+        }
+        file.update(&updates)?;
+        Ok(())
     }
 }
 

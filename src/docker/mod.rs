@@ -25,8 +25,7 @@ use crate::managed::ownership::{connect_and_info, loopback};
 use crate::paths::{StorePaths, create_private_dir};
 use crate::secret;
 use crate::server_info::ServerInfo;
-use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Settings, Source};
-use crate::settings_file::SettingsFile;
+use crate::settings::Settings;
 use crate::status::{
     Check, ConnectionOptions, DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths,
     StopResult, endpoint_urls,
@@ -105,7 +104,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let notices = std::mem::take(&mut ctx.notices);
     let mut up = result?;
 
-    persist_settings(&paths, settings, up.port)?;
+    settings.persist_store(up.port)?;
     let health = crate::managed::checks(&mut up.client, up.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
@@ -139,25 +138,6 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     }
     status.notices = notices;
     Ok(status)
-}
-
-/// Saves mode, host and (unless the caller chose it explicitly) the port, re-reading
-/// settings.json under the lock so that keys written meanwhile are kept.
-fn persist_settings(paths: &StorePaths, settings: &Settings, port: u16) -> Result<()> {
-    let mut file = SettingsFile::load(&paths.settings_file)?;
-    let mut updates = vec![
-        (KEY_MODE, "docker".to_string()),
-        (KEY_HOST, settings.host.clone()),
-    ];
-    let explicit = matches!(
-        settings.port.map(|p| p.source),
-        Some(Source::Option | Source::Environment)
-    );
-    if !explicit {
-        updates.push((KEY_PORT, port.to_string()));
-    }
-    file.update(&updates)?;
-    Ok(())
 }
 
 /// Never starts, stops or writes anything. Docker missing or its engine down is a

@@ -49,13 +49,10 @@ impl Ctx<'_> {
 
     /// A port the caller insisted on (option or environment): used as is or refused.
     fn explicit_port(&self) -> Option<u16> {
-        match self.settings.port {
-            Some(PortSetting {
-                port,
-                source: Source::Option | Source::Environment,
-            }) => Some(port),
-            _ => None,
-        }
+        self.settings
+            .port
+            .filter(PortSetting::is_explicit)
+            .map(|p| p.port)
     }
 
     async fn run_docker(

@@ -21,8 +21,7 @@ use crate::probe;
 use crate::process;
 use crate::secret;
 use crate::server_info::ServerInfo;
-use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Settings, Source};
-use crate::settings_file::SettingsFile;
+use crate::settings::Settings;
 use crate::smoke::Target;
 use crate::status::{
     Check, ConnectionOptions, PortMove, QueueStoreStatus, ServerDescription, StatusPaths,
@@ -114,7 +113,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
             }
         }
     };
-    persist_settings(&paths, settings, running.record.port)?;
+    settings.persist_store(running.record.port)?;
     let health = checks(&mut running.client, running.record.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&running.record, &e))?;
@@ -249,25 +248,6 @@ fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
         &settings.data_dir,
         path_var.as_deref(),
     )
-}
-
-/// Saves mode, host and (unless the caller chose it explicitly) the port, re-reading
-/// settings.json under the lock so that keys written meanwhile are kept.
-fn persist_settings(paths: &StorePaths, settings: &Settings, port: u16) -> Result<()> {
-    let mut file = SettingsFile::load(&paths.settings_file)?;
-    let mut updates = vec![
-        (KEY_MODE, "managed".to_string()),
-        (KEY_HOST, settings.host.clone()),
-    ];
-    let explicit = matches!(
-        settings.port.map(|p| p.source),
-        Some(Source::Option | Source::Environment)
-    );
-    if !explicit {
-        updates.push((KEY_PORT, port.to_string()));
-    }
-    file.update(&updates)?;
-    Ok(())
 }
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {

@@ -146,13 +146,7 @@ pub async fn start(
 }
 
 fn is_explicit(setting: Option<PortSetting>) -> bool {
-    matches!(
-        setting,
-        Some(PortSetting {
-            source: Source::Option | Source::Environment,
-            ..
-        })
-    )
+    setting.is_some_and(|s| s.is_explicit())
 }
 
 /// The port to start on. An explicit port (option or environment) is used as is or
