@@ -76,7 +76,8 @@ async function doctor(store, opts) {
     lines.push('Server binary:')
     if (opts.binary) {
       // Only the resolution inspects an explicit binary (`--version`); it installs nothing here.
-      const r = await store.resolveQueueStore({ ...opts, url: undefined, mode: 'managed' }).catch((e) => ({ error: e }))
+      const { url: _url, ...rest } = opts
+      const r = await store.resolveQueueStore({ ...rest, mode: 'managed' }).catch((e) => ({ error: e }))
       const step = r.steps?.find((s) => s.name === 'binary')
       if (r.plan) plan = r.plan
       if (step) {

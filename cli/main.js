@@ -134,7 +134,6 @@ const commands = {
 
   async doctor(args, store) {
     const opts = pick(args.values, STORE_KEYS)
-    out.addSecretsOf(opts.url)
     const { report, text, exit } = await doctor(store, opts)
     if (args.json) out.json(report)
     else out.stdout(text)
@@ -166,7 +165,6 @@ const commands = {
   async install(args, store) {
     const progress = progressFor(args)
     const options = { ...pick(args.values, ['dataDir', 'timeoutMs', ...INSTALL_KEYS]) }
-    out.addSecretsOf(options.mirror)
     if (progress) options.onProgress = progress.onProgress
     const r = await store.installQueueStore(options).finally(() => progress?.finish())
     if (args.json) out.json(r)
@@ -234,6 +232,8 @@ async function main(argv) {
       else out.stdout(commandHelp(args.command))
       return EXIT.ok
     }
+    out.addSecretsOf(args.values.url)
+    out.addSecretsOf(args.values.mirror)
     const store = require('../index.js')
     return await commands[args.command](args, store)
   } catch (e) {
