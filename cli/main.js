@@ -219,17 +219,17 @@ async function main(argv) {
       }
       return EXIT.ok
     }
+    if (args.help) {
+      if (args.json) out.json({ help: commandHelp(args.command) })
+      else out.stdout(commandHelp(args.command))
+      return EXIT.ok
+    }
     if (args.command === 'help') {
       const topic = args.positional[0]
       if (topic && !COMMANDS[topic]) throw new UsageError(`unknown command '${topic}'`, 'help')
       const text = topic ? commandHelp(topic) : mainHelp()
       if (args.json) out.json({ help: text })
       else out.stdout(text)
-      return EXIT.ok
-    }
-    if (args.help) {
-      if (args.json) out.json({ help: commandHelp(args.command) })
-      else out.stdout(commandHelp(args.command))
       return EXIT.ok
     }
     out.addSecretsOf(args.values.url)
@@ -257,7 +257,8 @@ function fail(e, { json, debug, command } = {}) {
     out.stderr(`claude-mem-store: ${code}: ${message}`)
     if (e && e.command) out.stderr(`Run: ${e.command}`)
   }
-  if (debug && e && e.stack) out.stderr(e.stack)
+  // The whole error: its stack (an addon error's has no JS frames) and properties.
+  if (debug && e) out.stderr(require('node:util').inspect(e))
   return EXIT.failed
 }
 
