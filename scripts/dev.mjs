@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The quick-start commands behind `npm run up` and `npm test` (and `npm run bench`).
 //   up:   install npm deps if missing, build the addon (release), then run
-//         `claude-mem-store up` (find a server, start the managed store, print status).
+//         `claude-mem-store up --install-redis` (find or install a server, start the
+//         managed store, print its status).
 //   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
@@ -50,7 +51,9 @@ switch (task) {
   case 'up':
     ensureNodeDeps()
     build()
-    run(process.execPath, [path.join(root, 'cli.js'), 'up', ...extra])
+    // Find a server, or install one (a package manager as root or with --allow-sudo,
+    // else the command to run), then start the managed store and print its status.
+    run(process.execPath, [path.join(root, 'cli.js'), 'up', '--install-redis', ...extra])
     break
   case 'test':
     run('bash', [path.join(root, 'scripts', 'install-test-servers.sh')])
