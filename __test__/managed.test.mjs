@@ -145,92 +145,96 @@ for (const { flavor, bin } of FLAVORS) {
   })
 }
 
-const bin = FLAVORS.find((f) => f.bin)?.bin
+for (const { flavor, bin } of FLAVORS) {
+  describe(`ownership, ports and races on ${flavor}-server`, { skip: !bin && `${flavor}-server is not installed` }, () => {
+    test('a pid file naming a live unrelated process: that process is never signalled', async (t) => {
+      const dataDir = tmpDataDir(t)
+      stopStoreAfter(t, dataDir)
+      // An unrelated, live process whose pid lands in our pid file (a recycled pid).
+      const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+      track(bystander.pid)
+      t.after(() => killAndWait(bystander.pid))
+      fs.mkdirSync(path.join(dataDir, 'redis'), { recursive: true, mode: 0o700 })
+      const pidFile = path.join(dataDir, 'redis', 'redis.pid')
+      const fake = { pid: bystander.pid, port: 29999, startedAt: 1, startToken: '12345', runId: 'x', binary: bin, version: '1' }
+      fs.writeFileSync(pidFile, JSON.stringify(fake))
 
-test('a pid file naming a live unrelated process: that process is never signalled', async (t) => {
-  const dataDir = tmpDataDir(t)
-  stopStoreAfter(t, dataDir)
-  // An unrelated, live process whose pid lands in our pid file (a recycled pid).
-  const bystander = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
-  track(bystander.pid)
-  t.after(() => killAndWait(bystander.pid))
-  fs.mkdirSync(path.join(dataDir, 'redis'), { recursive: true, mode: 0o700 })
-  const pidFile = path.join(dataDir, 'redis', 'redis.pid')
-  const fake = { pid: bystander.pid, port: 29999, startedAt: 1, startToken: '12345', runId: 'x', binary: bin, version: '1' }
-  fs.writeFileSync(pidFile, JSON.stringify(fake))
+      const stop = await addon.stopQueueStore({ dataDir })
+      assert.equal(stop.stopped, false)
+      assert.equal(stop.code, 'E_NOT_OWNED')
+      assert.ok(isAlive(bystander.pid), 'bystander untouched by stop')
+      assert.ok(stop.stalePidFile && fs.existsSync(stop.stalePidFile), 'stale file set aside')
+      assert.equal(fs.existsSync(pidFile), false)
 
-  const stop = await addon.stopQueueStore({ dataDir })
-  assert.equal(stop.stopped, false)
-  assert.equal(stop.code, 'E_NOT_OWNED')
-  assert.ok(isAlive(bystander.pid), 'bystander untouched by stop')
-  assert.ok(stop.stalePidFile && fs.existsSync(stop.stalePidFile), 'stale file set aside')
-  assert.equal(fs.existsSync(pidFile), false)
+      fs.writeFileSync(pidFile, JSON.stringify(fake))
+      const st = await addon.queueStoreStatus({ dataDir })
+      assert.equal(st.running, false)
+      assert.equal(st.checks[0].code, 'E_NOT_OWNED')
 
-  fs.writeFileSync(pidFile, JSON.stringify(fake))
-  const st = await addon.queueStoreStatus({ dataDir })
-  assert.equal(st.running, false)
-  assert.equal(st.checks[0].code, 'E_NOT_OWNED')
+      const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
+      assert.notEqual(s.pid, bystander.pid)
+      assert.ok(s.notices.some((n) => n.includes(`pid ${bystander.pid}`)), JSON.stringify(s.notices))
+      assert.ok(isAlive(bystander.pid), 'bystander untouched by ensure')
+      await addon.stopQueueStore({ dataDir })
+      assert.ok(isAlive(bystander.pid), 'bystander untouched after stopping our server')
+      recordOutcome('Faults', `${flavor}: pid file naming a live unrelated process (a recycled pid)`,
+        `stop returned ${stop.code} and signalled nothing; status reported ${st.checks[0].code}; ensure set the file aside and started its own server; the unrelated process ${isAlive(bystander.pid) ? 'still runs' : 'DIED'}`)
+    })
 
-  const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
-  assert.notEqual(s.pid, bystander.pid)
-  assert.ok(s.notices.some((n) => n.includes(`pid ${bystander.pid}`)), JSON.stringify(s.notices))
-  assert.ok(isAlive(bystander.pid), 'bystander untouched by ensure')
-  await addon.stopQueueStore({ dataDir })
-  assert.ok(isAlive(bystander.pid), 'bystander untouched after stopping our server')
-  recordOutcome('Faults', 'pid file naming a live unrelated process (a recycled pid)',
-    `stop returned ${stop.code} and signalled nothing; status reported ${st.checks[0].code}; ensure set the file aside and started its own server; the unrelated process ${isAlive(bystander.pid) ? 'still runs' : 'DIED'}`)
-})
+    test('a persisted port held by another program: the store moves and says who held it', async (t) => {
+      const dataDir = tmpDataDir(t)
+      stopStoreAfter(t, dataDir)
+      const squatter = net.createServer()
+      await new Promise((r) => squatter.listen(0, '127.0.0.1', r))
+      t.after(() => squatter.close())
+      const taken = squatter.address().port
+      fs.writeFileSync(path.join(dataDir, 'settings.json'), JSON.stringify({ CLAUDE_MEM_MODEL: 'keep-me', CLAUDE_MEM_REDIS_PORT: String(taken) }, null, 2))
 
-test('a persisted port held by another program: the store moves and says who held it', async (t) => {
-  const dataDir = tmpDataDir(t)
-  stopStoreAfter(t, dataDir)
-  const squatter = net.createServer()
-  await new Promise((r) => squatter.listen(0, '127.0.0.1', r))
-  t.after(() => squatter.close())
-  const taken = squatter.address().port
-  fs.writeFileSync(path.join(dataDir, 'settings.json'), JSON.stringify({ CLAUDE_MEM_MODEL: 'keep-me', CLAUDE_MEM_REDIS_PORT: String(taken) }, null, 2))
+      const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
+      assert.notEqual(s.connection.port, taken)
+      assert.equal(s.portMoved.from, taken)
+      assert.equal(s.portMoved.to, s.connection.port)
+      assert.equal(s.portMoved.holderPid, process.pid, 'the OS says the test process holds it')
+      assert.match(s.portMoved.heldBy, new RegExp(`pid ${process.pid}`))
+      const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
+      assert.equal(settings.CLAUDE_MEM_REDIS_PORT, String(s.connection.port), 'new port persisted')
+      assert.equal(settings.CLAUDE_MEM_MODEL, 'keep-me', 'other keys kept')
+      recordOutcome('Faults', `${flavor}: persisted port held by another program`, `the store moved to another port, saved it, kept other settings keys, and named the holder ("pid <test process> (node …)")`)
 
-  const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
-  assert.notEqual(s.connection.port, taken)
-  assert.equal(s.portMoved.from, taken)
-  assert.equal(s.portMoved.to, s.connection.port)
-  assert.equal(s.portMoved.holderPid, process.pid, 'the OS says the test process holds it')
-  assert.match(s.portMoved.heldBy, new RegExp(`pid ${process.pid}`))
-  const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
-  assert.equal(settings.CLAUDE_MEM_REDIS_PORT, String(s.connection.port), 'new port persisted')
-  assert.equal(settings.CLAUDE_MEM_MODEL, 'keep-me', 'other keys kept')
-  recordOutcome('Faults', 'persisted port held by another program', `the store moved to another port, saved it, kept other settings keys, and named the holder ("pid <test process> (node …)")`)
+      // An explicit port (option) held by someone else is refused, not moved.
+      await addon.stopQueueStore({ dataDir })
+      const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: bin, port: taken }), 'E_PORT_IN_USE')
+      assert.match(err.message, new RegExp(`pid ${process.pid}`))
+    })
 
-  // An explicit port (option) held by someone else is refused, not moved.
-  await addon.stopQueueStore({ dataDir })
-  const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: bin, port: taken }), 'E_PORT_IN_USE')
-  assert.match(err.message, new RegExp(`pid ${process.pid}`))
-})
-
-test('8 processes racing ensure on a fresh data dir end with one server', async (t) => {
-  const dataDir = tmpDataDir(t)
-  stopStoreAfter(t, dataDir)
-  const code = `require(${JSON.stringify(ROOT)}).ensureQueueStoreStarted({ dataDir: ${JSON.stringify(dataDir)}, binary: ${JSON.stringify(bin)} })
-    .then((s) => console.log(JSON.stringify({ pid: s.pid, port: s.connection.port })), (e) => { console.log(JSON.stringify({ error: e.code + ' ' + e.message })); process.exitCode = 1 })`
-  const runs = Array.from({ length: 8 }, () => new Promise((resolve) => {
-    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (d) => { out += d })
-    child.on('close', () => resolve(out.trim()))
-  }))
-  const results = (await Promise.all(runs)).map((o) => JSON.parse(o))
-  for (const r of results) track(r.pid)
-  assert.ok(results.every((r) => !r.error), JSON.stringify(results))
-  assert.equal(new Set(results.map((r) => r.pid)).size, 1, 'same pid for all 8')
-  assert.equal(new Set(results.map((r) => r.port)).size, 1, 'same port for all 8')
-  // Exactly one server process serves this data dir (its cwd is our data dir).
-  const dataPath = path.join(dataDir, 'redis', 'data')
-  const servers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
+    test('8 processes racing ensure on a fresh data dir end with one server', async (t) => {
+      const dataDir = tmpDataDir(t)
+      stopStoreAfter(t, dataDir)
+      const code = `require(${JSON.stringify(ROOT)}).ensureQueueStoreStarted({ dataDir: ${JSON.stringify(dataDir)}, binary: ${JSON.stringify(bin)} })
+        .then((s) => console.log(JSON.stringify({ pid: s.pid, port: s.connection.port })), (e) => { console.log(JSON.stringify({ error: e.code + ' ' + e.message })); process.exitCode = 1 })`
+      const runs = Array.from({ length: 8 }, () => new Promise((resolve) => {
+        const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+        let out = ''
+        child.stdout.on('data', (d) => { out += d })
+        child.on('close', () => resolve(out.trim()))
+      }))
+      const results = (await Promise.all(runs)).map((o) => JSON.parse(o))
+      for (const r of results) track(r.pid)
+      assert.ok(results.every((r) => !r.error), JSON.stringify(results))
+      assert.equal(new Set(results.map((r) => r.pid)).size, 1, 'same pid for all 8')
+      assert.equal(new Set(results.map((r) => r.port)).size, 1, 'same port for all 8')
+      // Exactly one server process serves this data dir (its cwd is our data dir).
+      const dataPath = path.join(dataDir, 'redis', 'data')
+      const servers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+        try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
+      })
+      assert.deepEqual(servers.map(Number), [results[0].pid])
+      recordOutcome('Races', `${flavor}: 8 processes call ensure at once on a fresh data dir`, `${servers.length} server process; all 8 got the same pid and port`)
+    })
   })
-  assert.deepEqual(servers.map(Number), [results[0].pid])
-  recordOutcome('Races', '8 processes call ensure at once on a fresh data dir', `${servers.length} server process; all 8 got the same pid and port`)
-})
+}
+
+const bin = FLAVORS.find((f) => f.bin)?.bin
 
 test('garbage settings.json → E_BAD_SETTINGS, the file untouched, nothing started', async (t) => {
   const dataDir = tmpDataDir(t)
