@@ -209,14 +209,16 @@ impl Client {
     }
 }
 
-/// rustls needs one process-wide crypto provider. Installing it explicitly (rather
-/// than letting rustls pick one from its crate features) keeps TLS working when
-/// another dependency enables a second provider, where rustls would otherwise panic.
-fn install_crypto_provider() {
+/// rustls needs one process-wide crypto provider, for `rediss://` here and for
+/// downloads (reqwest is built without a provider of its own). Installing it
+/// explicitly keeps TLS working whatever other crates enable. It is *ring*: about
+/// half the size of aws-lc, which matters because the whole addon is loaded on
+/// every `require` (and ring builds for more targets without their C toolchains).
+pub(crate) fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // An error only means a provider is already installed, which is what we want.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
 

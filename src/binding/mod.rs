@@ -71,3 +71,19 @@ pub(crate) fn store_settings(
     let reader = OptionReader::new(function, options, STORE_OPTION_KEYS)?;
     Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())
 }
+
+/// The runtime every async function runs on. napi-rs builds one when the addon is
+/// loaded; ours names its worker count (two: the work is a few sockets and files)
+/// so that building it does not probe cgroups for the CPU count on every `require`,
+/// and so that a 64-core machine does not get 64 idle threads for a queue store.
+#[napi_derive::module_init]
+fn init_runtime() {
+    if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("claude-mem-store")
+        .enable_all()
+        .build()
+    {
+        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+    }
+}

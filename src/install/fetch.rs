@@ -31,6 +31,7 @@ pub struct Fetched {
 }
 
 pub fn client(url: &Url) -> Result<Client> {
+    crate::client::install_crypto_provider();
     let mut builder = Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
