@@ -5,11 +5,9 @@
 // lose at most the last ~2 s of acknowledged writes, never older ones.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRequire } from 'node:module'
-import { addon, FLAVORS, clientFor, isAlive, recordOutcome, tmpDataDir, waitFor } from './helpers.mjs'
-
-const require = createRequire(import.meta.url)
-const { Queue, Worker } = require('bullmq')
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { addon, FLAVORS, ROOT, clientFor, isAlive, killAndWait, recordOutcome, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 for (const { flavor, bin } of FLAVORS) {
   test(`${flavor}: SIGKILL under BullMQ load loses no job acknowledged ≥ 2 s before the kill`, { skip: !bin && `${flavor}-server is not installed`, timeout: 120000 }, async (t) => {
@@ -17,31 +15,23 @@ for (const { flavor, bin } of FLAVORS) {
     const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
     const clock = clientFor(t, s)
     const serverSeconds = async () => Number((await clock.time())[0])
-    const connection = { ...s.connection, maxRetriesPerRequest: null, retryStrategy: () => null, enableOfflineQueue: false }
-    const queue = new Queue('crash', { connection })
-    queue.on('error', () => {})
-    const worker = new Worker('crash', async () => 'ok', { connection, concurrency: 20 })
-    worker.on('error', () => {})
-    t.after(async () => {
-      await worker.close(true).catch(() => {})
-      await queue.close().catch(() => {})
-    })
 
-    // Acknowledged adds, each stamped with the server's clock when the ack came back.
-    const acked = [] // { id, at }
-    let adding = true
-    const producer = (async () => {
-      let i = 0
-      while (adding) {
-        try {
-          const jobs = await queue.addBulk(Array.from({ length: 50 }, () => ({ name: 'j', data: { i: i++ } })))
-          const at = await serverSeconds()
-          for (const j of jobs) acked.push({ id: j.id, at })
-        } catch {
-          break // the server is gone
-        }
+    // The load runs in its own process (a BullMQ client whose server dies may never
+    // settle its pending commands); it is killed by pid once the server is.
+    const load = spawn(process.execPath, [path.join(ROOT, '__test__', 'fixtures', 'bullmq-load.cjs'), JSON.stringify(s.connection)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    track(load.pid)
+    t.after(() => killAndWait(load.pid))
+    const acked = [] // { id, at }: acknowledged adds, stamped with the server's clock
+    let buffered = ''
+    load.stdout.on('data', (d) => {
+      buffered += d
+      let nl
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const { ids, at } = JSON.parse(buffered.slice(0, nl))
+        buffered = buffered.slice(nl + 1)
+        for (const id of ids) acked.push({ id, at })
       }
-    })()
+    })
 
     // Load for long enough that ≥ 1000 jobs are ≥ 2 s old when the kill comes.
     await waitFor(async () => {
@@ -50,11 +40,9 @@ for (const { flavor, bin } of FLAVORS) {
     }, '1000 acknowledged jobs at least 2 s old', 60000)
     const killAt = await serverSeconds()
     process.kill(s.pid, 'SIGKILL')
-    adding = false
-    await producer
     await waitFor(() => !isAlive(s.pid), 'the killed server to be gone')
-    await worker.close(true).catch(() => {})
-    await queue.close().catch(() => {})
+    await killAndWait(load.pid)
+    clock.disconnect()
 
     const old = acked.filter((a) => a.at <= killAt - 2)
     assert.ok(old.length >= 1000, `${old.length} old acknowledged jobs`)

@@ -41,6 +41,17 @@ const FROM_INFO: &str =
 /// `Err`; a server that answers badly yields failing checks.
 pub async fn check(client: &mut Client) -> ClientResult<Health> {
     let mut pipe = redis::pipe();
+    add_commands(&mut pipe);
+    let replies = client.pipeline(&pipe).await?;
+    Ok(evaluate(&replies))
+}
+
+/// How many replies `add_commands` produces (they come first in a shared pipeline).
+pub const COMMANDS: usize = 6;
+
+/// Appends the health commands, so a caller can share one pipeline (one round
+/// trip) between them and other checks.
+pub fn add_commands(pipe: &mut redis::Pipeline) {
     pipe.cmd("PING")
         .cmd("INFO")
         .cmd("CONFIG")
@@ -55,8 +66,6 @@ pub async fn check(client: &mut Client) -> ClientResult<Health> {
         .cmd("EVAL")
         .arg(LUA_CHECK)
         .arg(0);
-    let replies = client.pipeline(&pipe).await?;
-    Ok(evaluate(&replies))
 }
 
 /// Turns the six replies into checks. Separate from I/O so it is unit-tested.

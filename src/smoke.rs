@@ -226,6 +226,90 @@ fn steps(keys: &Keys) -> Vec<Step> {
     ]
 }
 
+/// The smoke test as commands, so that a caller can send them in the same
+/// pipeline as its other checks, and how to judge their replies.
+pub struct Plan {
+    keys: Keys,
+    steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn new(prefix: &str) -> Plan {
+        let keys = Keys::new(prefix);
+        let steps = steps(&keys);
+        Plan { keys, steps }
+    }
+
+    /// Appends every command, in order; the cleanup (DEL) comes last, so the server
+    /// runs it even when an earlier step fails.
+    pub fn add_to(&self, pipe: &mut redis::Pipeline) {
+        for step in &self.steps {
+            for (c, _) in &step.commands {
+                pipe.add_command(c.clone());
+            }
+        }
+    }
+
+    /// How many replies `add_to`'s commands produce.
+    pub fn len(&self) -> usize {
+        self.steps.iter().map(|s| s.commands.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One check per step, from the replies to `add_to`'s commands.
+    pub fn evaluate(&self, replies: &[Value]) -> Vec<Check> {
+        let mut checks = Vec::new();
+        let mut replies = replies.iter();
+        for step in &self.steps {
+            let mut failure = None;
+            for (c, expect) in &step.commands {
+                let reply = replies.next().unwrap_or(&Value::Nil);
+                if failure.is_none() {
+                    failure = verify(c, reply, expect).err();
+                }
+            }
+            checks.push(match failure {
+                None if step.name == "smoke:cleanup" => Check::pass(
+                    step.name,
+                    format!(
+                        "deleted the {} keys it made under {}",
+                        Keys::NAMES.len(),
+                        self.keys.namespace
+                    ),
+                ),
+                None => Check::pass(step.name, step.what),
+                Some(why) => {
+                    Check::fail(step.name, step.code, step_failure(step, &self.keys, &why))
+                }
+            });
+        }
+        checks
+    }
+
+    /// When the exchange itself broke (no replies): a failing check, and the keys
+    /// deleted over a new connection so that nothing is left behind.
+    pub async fn after_broken_exchange(
+        &self,
+        target: &Target<'_>,
+        e: &ClientError,
+        timeout: Duration,
+    ) -> Vec<Check> {
+        let code = match e {
+            ClientError::Timeout => ErrorCode::Timeout,
+            _ => ErrorCode::Unreachable,
+        };
+        let failed = Check::fail(
+            "smoke",
+            code,
+            format!("the smoke test's commands got no answer: {e}"),
+        );
+        vec![failed, cleanup_again(target, &self.keys, timeout).await]
+    }
+}
+
 /// Runs the smoke test; every step yields a check. `timeout` bounds a redirect's
 /// connect and each exchange (the fallback cleanup gets at least `CLEANUP_GRACE`).
 pub async fn run(
@@ -235,11 +319,11 @@ pub async fn run(
     prefix: &str,
     timeout: Duration,
 ) -> Vec<Check> {
-    let keys = Keys::new(prefix);
+    let plan = Plan::new(prefix);
     let mut redirected = None;
     let mut endpoint = target.endpoint.clone();
     if cluster {
-        match route(client, target, &keys, timeout).await {
+        match route(client, target, &plan.keys, timeout).await {
             Ok(Some((node, node_client))) => {
                 endpoint = node;
                 redirected = Some(node_client);
@@ -254,57 +338,18 @@ pub async fn run(
     };
     conn.set_timeout(timeout);
 
-    let steps = steps(&keys);
     let mut pipe = redis::pipe();
-    for step in &steps {
-        for (c, _) in &step.commands {
-            pipe.add_command(c.clone());
-        }
-    }
-    let replies = match conn.pipeline(&pipe).await {
-        Ok(r) => r,
+    plan.add_to(&mut pipe);
+    match conn.pipeline(&pipe).await {
+        Ok(replies) => plan.evaluate(&replies),
         Err(e) => {
-            let code = match e {
-                ClientError::Timeout => ErrorCode::Timeout,
-                _ => ErrorCode::Unreachable,
-            };
-            let failed = Check::fail(
-                "smoke",
-                code,
-                format!("the smoke test's commands got no answer: {e}"),
-            );
             let here = Target {
                 endpoint: &endpoint,
                 ca_pem: target.ca_pem,
             };
-            return vec![failed, cleanup_again(&here, &keys, timeout).await];
+            plan.after_broken_exchange(&here, &e, timeout).await
         }
-    };
-
-    let mut checks = Vec::new();
-    let mut replies = replies.iter();
-    for step in &steps {
-        let mut failure = None;
-        for (c, expect) in &step.commands {
-            let reply = replies.next().unwrap_or(&Value::Nil);
-            if failure.is_none() {
-                failure = verify(c, reply, expect).err();
-            }
-        }
-        checks.push(match failure {
-            None if step.name == "smoke:cleanup" => Check::pass(
-                step.name,
-                format!(
-                    "deleted the {} keys it made under {}",
-                    Keys::NAMES.len(),
-                    keys.namespace
-                ),
-            ),
-            None => Check::pass(step.name, step.what),
-            Some(why) => Check::fail(step.name, step.code, step_failure(step, &keys, &why)),
-        });
     }
-    checks
 }
 
 fn step_failure(step: &Step, keys: &Keys, why: &str) -> String {

@@ -27,7 +27,7 @@ use crate::status::{
     Check, ConnectionOptions, PortMove, QueueStoreStatus, ServerDescription, StatusPaths,
     StopResult, endpoint_urls,
 };
-use ownership::{Verdict, find_orphan, loopback, verify};
+use ownership::{Verdict, find_orphan, loopback, verify, verify_and_check};
 
 /// How long an orphan probe may take: it only ever talks to loopback.
 const ORPHAN_PROBE: Duration = Duration::from_millis(500);
@@ -42,6 +42,8 @@ struct Running {
     record: PidRecord,
     client: Client,
     info: ServerInfo,
+    /// Already probed while verifying ownership (adopting), if so.
+    health: Option<Box<health::Health>>,
     started: bool,
     port_moved: Option<PortMove>,
 }
@@ -94,7 +96,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     let secret = secret::load_or_create(&paths.secret_file)?;
     let mut notices = Vec::new();
 
-    let mut running = adopt_from_pid_file(&paths, &secret, settings.timeout, &mut notices).await?;
+    let mut running = adopt_from_pid_file(&paths, &secret, settings, &mut notices).await?;
     if running.is_none() {
         running = adopt_orphan(settings, &paths, &secret, &mut notices).await?;
     }
@@ -108,15 +110,19 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
                 record: s.record,
                 client: s.client,
                 info: s.info,
+                health: None,
                 started: true,
                 port_moved: s.port_moved,
             }
         }
     };
     settings.persist_store(running.record.port)?;
-    let health = checks(&mut running.client, running.record.port, &secret, settings)
-        .await
-        .map_err(|e| unanswered(&running.record, &e))?;
+    let health = match running.health.take() {
+        Some(h) => *h,
+        None => checks(&mut running.client, running.record.port, &secret, settings)
+            .await
+            .map_err(|e| unanswered(&running.record, &e))?,
+    };
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
         return Err(StoreError::new(
             code_of(bad.code),
@@ -150,7 +156,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
 async fn adopt_from_pid_file(
     paths: &StorePaths,
     secret: &str,
-    timeout: Duration,
+    settings: &Settings,
     notices: &mut Vec<String>,
 ) -> Result<Option<Running>> {
     let record = match pidfile::read(&paths.pid_file)? {
@@ -162,11 +168,16 @@ async fn adopt_from_pid_file(
         }
         PidFile::Valid(record) => record,
     };
-    match verify(&record, secret, timeout).await {
-        Verdict::Owned { client, info } => Ok(Some(Running {
+    match verify_and_check(&record, secret, settings).await {
+        Verdict::Owned {
+            client,
+            info,
+            health,
+        } => Ok(Some(Running {
             record,
             client: *client,
             info,
+            health,
             started: false,
             port_moved: None,
         })),
@@ -236,6 +247,7 @@ async fn adopt_orphan(
         record,
         client,
         info,
+        health: None,
         started: false,
         port_moved: None,
     }))
@@ -300,11 +312,18 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
             return Ok(status);
         }
     };
-    match verify(&record, &secret, settings.timeout).await {
-        Verdict::Owned { mut client, info } => {
-            let health = checks(&mut client, record.port, &secret, settings)
-                .await
-                .map_err(|e| unanswered(&record, &e))?;
+    match verify_and_check(&record, &secret, settings).await {
+        Verdict::Owned {
+            mut client,
+            info,
+            health,
+        } => {
+            let health = match health {
+                Some(h) => *h,
+                None => checks(&mut client, record.port, &secret, settings)
+                    .await
+                    .map_err(|e| unanswered(&record, &e))?,
+            };
             Ok(running_status(
                 settings,
                 &paths,
@@ -450,7 +469,7 @@ pub(crate) async fn checks(
         ca_pem: None,
     };
     let deadline = std::time::Instant::now() + settings.timeout;
-    probe::server_checks(client, &target, &settings.prefix, true, deadline).await
+    probe::own_store_checks(client, &target, &settings.prefix, deadline).await
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {

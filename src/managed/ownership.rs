@@ -6,15 +6,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::client::{Client, ClientError, Endpoint};
+use crate::health::Health;
 use crate::pidfile::PidRecord;
 use crate::process;
 use crate::server_info::{ServerInfo, parse_info};
+use crate::settings::Settings;
 
 pub enum Verdict {
     /// Ours and answering; the connection is kept for the health checks.
     Owned {
         client: Box<Client>,
         info: ServerInfo,
+        /// The health probe's result, when verified through it (`verify_and_check`).
+        health: Option<Box<Health>>,
     },
     /// The pid is gone: the server exited or was killed.
     Exited,
@@ -39,18 +43,58 @@ pub fn loopback(port: u16, secret: &str) -> Endpoint {
     }
 }
 
-/// Connects and reads `INFO` (the full default sections: server, persistence, …).
+/// Connects and reads `INFO` (the full default sections: server, persistence, …),
+/// for callers that need `loading` as well as who the server is.
 pub async fn connect_and_info(
     endpoint: &Endpoint,
     timeout: Duration,
 ) -> Result<(Client, ServerInfo), ClientError> {
+    connect_and_info_of(endpoint, timeout, None).await
+}
+
+/// Connects and reads only `INFO server`: pid, run_id, config file, binary and
+/// version are all there, at a fraction of the full reply's size. Enough to tell
+/// whether a server is ours.
+async fn connect_and_server_info(
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> Result<(Client, ServerInfo), ClientError> {
+    connect_and_info_of(endpoint, timeout, Some("server")).await
+}
+
+async fn connect_and_info_of(
+    endpoint: &Endpoint,
+    timeout: Duration,
+    section: Option<&str>,
+) -> Result<(Client, ServerInfo), ClientError> {
     let mut client = Client::connect(endpoint, timeout).await?;
-    let text: String = client.query(&redis::cmd("INFO")).await?;
+    let mut cmd = redis::cmd("INFO");
+    if let Some(section) = section {
+        cmd.arg(section);
+    }
+    let text: String = client.query(&cmd).await?;
     let info = ServerInfo::from_info(&parse_info(&text));
     Ok((client, info))
 }
 
 pub async fn verify(record: &PidRecord, secret: &str, timeout: Duration) -> Verdict {
+    verify_as(record, secret, timeout, None).await
+}
+
+/// `verify`, learning who answers from the full health probe rather than from a
+/// separate `INFO server` (its INFO carries the same pid and run_id): one round trip
+/// less for ensure and status, which need the probe anyway. An owned verdict then
+/// carries the health.
+pub async fn verify_and_check(record: &PidRecord, secret: &str, settings: &Settings) -> Verdict {
+    verify_as(record, secret, settings.timeout, Some(settings)).await
+}
+
+async fn verify_as(
+    record: &PidRecord,
+    secret: &str,
+    timeout: Duration,
+    checks_with: Option<&Settings>,
+) -> Verdict {
     if !process::is_alive(record.pid) {
         process::reap_if_child(record.pid);
         return Verdict::Exited;
@@ -58,8 +102,22 @@ pub async fn verify(record: &PidRecord, secret: &str, timeout: Duration) -> Verd
     if process::start_token(record.pid).as_deref() != Some(record.start_token.as_str()) {
         return Verdict::Recycled;
     }
-    match connect_and_info(&loopback(record.port, secret), timeout).await {
-        Ok((client, info)) => {
+    let endpoint = loopback(record.port, secret);
+    let answered = match checks_with {
+        None => connect_and_server_info(&endpoint, timeout)
+            .await
+            .map(|(client, info)| (client, info, None)),
+        Some(settings) => {
+            async {
+                let mut client = Client::connect(&endpoint, timeout).await?;
+                let health = super::checks(&mut client, record.port, secret, settings).await?;
+                Ok((client, health.info.clone(), Some(Box::new(health))))
+            }
+            .await
+        }
+    };
+    match answered {
+        Ok((client, info, health)) => {
             if info.process_id != Some(record.pid) {
                 Verdict::Foreign(format!(
                     "port {} is answered by pid {}, not by our pid {}",
@@ -76,6 +134,7 @@ pub async fn verify(record: &PidRecord, secret: &str, timeout: Duration) -> Verd
                 Verdict::Owned {
                     client: Box::new(client),
                     info,
+                    health,
                 }
             }
         }
@@ -96,7 +155,7 @@ pub async fn find_orphan(
     config_file: &Path,
     timeout: Duration,
 ) -> Option<(u32, Client, ServerInfo)> {
-    let (client, info) = connect_and_info(&loopback(port, secret), timeout)
+    let (client, info) = connect_and_server_info(&loopback(port, secret), timeout)
         .await
         .ok()?;
     let pid = info.process_id?;
