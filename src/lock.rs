@@ -3,6 +3,7 @@
 //! OS when its holder dies — no stale lock files to clean up.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,16 @@ pub struct StoreLock {
 /// Waits up to `timeout` for the lock at `path`. Polls `try_lock` (with short
 /// pauses) rather than blocking in `lock()`, so a caller's timeout is honoured.
 pub async fn acquire(path: &Path, timeout: Duration) -> Result<StoreLock> {
-    acquire_with(path, timeout, || Ok(())).await
+    // Without a `prepare` that recreates it, a missing directory stays missing.
+    let exists = || match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(StoreError::io(
+            "open the lock file",
+            path,
+            &std::io::Error::from(ErrorKind::NotFound),
+        )),
+        _ => Ok(()),
+    };
+    acquire_with(path, timeout, exists).await
 }
 
 /// As [`acquire`], running `prepare` (e.g. "create the lock's directory") before
@@ -38,7 +48,16 @@ pub async fn acquire_with(
     let mut pause = Duration::from_millis(1);
     loop {
         prepare()?;
-        let file = open(path)?;
+        let file = match open(path) {
+            Ok(file) => file,
+            // The directory went between `prepare` and the open (an uninstall holding
+            // the lock removed it): prepare again.
+            Err(e) if e.kind() == ErrorKind::NotFound && Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            Err(e) => return Err(StoreError::io("open the lock file", path, &e)),
+        };
         loop {
             match file.try_lock() {
                 Ok(()) => break,
@@ -62,7 +81,7 @@ pub async fn acquire_with(
     }
 }
 
-fn open(path: &Path) -> Result<File> {
+fn open(path: &Path) -> std::io::Result<File> {
     let mut opts = OpenOptions::new();
     opts.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
@@ -71,7 +90,6 @@ fn open(path: &Path) -> Result<File> {
         opts.mode(0o600);
     }
     opts.open(path)
-        .map_err(|e| StoreError::io("open the lock file", path, &e))
 }
 
 /// Whether `path` still names the open `file` (same device and inode).
