@@ -449,7 +449,7 @@ mod tests {
         assert_eq!(number(-3.0).unwrap().to_string(), "-3");
         assert_eq!(number(1.5).unwrap().to_string(), "1.5");
         assert_eq!(number(-0.0).unwrap().to_string(), "0");
-        assert_eq!(number(1e21).unwrap().to_string(), "1e21");
+        assert_eq!(number(1e21).unwrap().to_string(), "1e+21");
         assert!(number(f64::NAN).is_none());
         assert!(number(f64::INFINITY).is_none());
         assert!(number(f64::NEG_INFINITY).is_none());

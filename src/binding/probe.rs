@@ -38,7 +38,9 @@ pub async fn probe_redis_url(url: JsInput, options: JsInput, extra: JsInput) -> 
                 ));
             }
             Ok(Some(other)) => return Err(not_a_url(kind(&other))),
-            Err(Unreadable { what, .. }) => return Err(not_a_url(&what)),
+            // A problem under a key means the URL was an object (e.g. with a toString).
+            Err(Unreadable { key: Some(_), .. }) => return Err(not_a_url("an object")),
+            Err(Unreadable { key: None, what }) => return Err(not_a_url(&what)),
         };
         extra.nothing(FUNCTION, "two arguments (url, options)")?;
         let options = options.options(FUNCTION)?;
