@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, FLAVORS, ROOT, clientFor, isAlive, readPid, recordOutcome, tmpDataDir, track } from './helpers.mjs'
+import { addon, FLAVORS, ROOT, clientFor, isAlive, killAndWait, readPid, recordOutcome, tmpDataDir, track } from './helpers.mjs'
 
 const bin = FLAVORS.find((f) => f.bin)?.bin
 const RACERS = 16
@@ -17,11 +17,17 @@ const KEYS = 200
 const ALLOWED_FAILURES = new Set(['E_LOCK_TIMEOUT'])
 const WORKER = path.join(ROOT, '__test__', 'fixtures', 'race-worker.mjs')
 
-/** Pids of the server processes working in `dataDir` (their cwd is `redis/data`). */
-function serversOf(dataDir) {
-  const dataPath = fs.realpathSync(path.join(dataDir, 'redis', 'data'), { throwIfNoEntry: false }) ?? path.join(dataDir, 'redis', 'data')
+/**
+ * Pids of the server processes working in `dataDir` (their cwd is `redis/data`,
+ * or was: a removed dir reads as "<path> (deleted)").
+ */
+function serversOf(realDataDir) {
+  const dataPath = path.join(realDataDir, 'redis', 'data')
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
+    try {
+      const cwd = fs.readlinkSync(`/proc/${p}/cwd`)
+      return cwd === dataPath || cwd === `${dataPath} (deleted)`
+    } catch { return false }
   }).map(Number).filter(isAlive)
 }
 
@@ -38,6 +44,12 @@ function racer(dataDir, seed) {
 
 test(`${RACERS} processes racing ensure/stop/uninstall: no orphan server, no lost data, no torn file`, { skip: !bin && 'no server binary', timeout: 240000 }, async (t) => {
   const dataDir = tmpDataDir(t)
+  // An orphan (the bug this test looks for) has no pid file for tmpDataDir's
+  // cleanup to find: stop whatever still works in the data dir, by pid.
+  const realDataDir = fs.realpathSync(dataDir)
+  t.after(async () => {
+    for (const pid of serversOf(realDataDir)) await killAndWait(pid)
+  })
   const settingsPath = path.join(dataDir, 'settings.json')
   fs.writeFileSync(settingsPath, JSON.stringify({ CLAUDE_MEM_MODEL: 'keep-me', CLAUDE_MEM_WORKER_PORT: 37777 }, null, 2))
 
@@ -69,7 +81,7 @@ test(`${RACERS} processes racing ensure/stop/uninstall: no orphan server, no los
   const counts = Object.fromEntries(['ensure', 'stop', 'uninstall'].map((op) => [op, all.filter((r) => r.op === op).length]))
 
   // No orphan: at most one server, and a running one is named by the pid file and ours.
-  const servers = serversOf(dataDir)
+  const servers = serversOf(realDataDir)
   assert.ok(servers.length <= 1, `at most one server works in the data dir, found pids ${servers}`)
   const pidFile = path.join(dataDir, 'redis', 'redis.pid')
   if (servers.length === 1) {
@@ -104,7 +116,7 @@ test(`${RACERS} processes racing ensure/stop/uninstall: no orphan server, no los
   const values = await c2.mget(Array.from({ length: KEYS }, (_, i) => `race:key:${i}`))
   const missing = values.filter((v, i) => v !== `value-${i}`).length
   assert.equal(missing, 0, `${missing} of ${KEYS} keys lost`)
-  assert.deepEqual(serversOf(dataDir), [last.pid], 'one server after the final ensure')
+  assert.deepEqual(serversOf(realDataDir), [last.pid], 'one server after the final ensure')
 
   const failed = failures.length ? `; ${failures.length} gave up with ${[...new Set(failures.map((f) => f.code))].join(', ')}` : ''
   recordOutcome('Races', `${RACERS} processes racing ensure/stop/uninstall (${counts.ensure}/${counts.stop}/${counts.uninstall} calls) on one data dir`,
