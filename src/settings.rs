@@ -272,12 +272,21 @@ fn resolve_data_dir(option: Option<&str>, env: &Env) -> Result<PathBuf> {
             }
         },
     };
-    expand_home(&raw, env).ok_or_else(|| {
+    let dir = expand_home(&raw, env).ok_or_else(|| {
         bad_setting(format!(
             "{source} is '{}'; it must be an absolute path (for example ~/.claude-mem).",
             short(&raw)
         ))
-    })
+    })?;
+    // A missing dir is fine (ensure creates it; status and stop never do), but one
+    // that is a file would otherwise fail later as an obscure I/O error.
+    match std::fs::metadata(&dir) {
+        Ok(meta) if !meta.is_dir() => Err(bad_setting(format!(
+            "{source} is '{}', which is a file, not a directory. Point it at a directory (or a path that does not exist yet).",
+            short(&raw)
+        ))),
+        _ => Ok(dir),
+    }
 }
 
 fn home_dir(env: &Env) -> Option<PathBuf> {
@@ -402,6 +411,21 @@ mod tests {
         assert_eq!(s.port, None);
         assert_eq!(s.prefix, "claude-mem");
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_data_dir_that_is_a_file_is_bad_settings_and_a_missing_one_is_fine() {
+        let d = tmpdir("file-as-dir");
+        let file = d.join("plain-file");
+        fs::write(&file, "x").unwrap();
+        let e = Settings::resolve(&StoreOptions::default(), &env_with(&file, &[])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadSettings);
+        assert!(e.message.contains("not a directory"), "{}", e.message);
+        let missing = d.join("not").join("yet");
+        let s = Settings::resolve(&StoreOptions::default(), &env_with(&missing, &[])).unwrap();
+        assert_eq!(s.data_dir, missing);
+        assert!(!missing.exists(), "resolving never creates the data dir");
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -35,18 +35,31 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
     let paths = StorePaths::new(&settings.data_dir);
     let mut notices = Vec::new();
     let docker_removed = remove_docker_container(settings, purge_data).await?;
-    // Stop first (it takes and releases the store lock itself): removing the files
-    // of a running server would orphan it. Any error stops the uninstall here,
-    // with nothing removed.
-    let stop = managed::stop(settings).await?;
+    // The store lock is held from the stop to the last removal. Stopping under the
+    // lock and removing under a second one let an ensure in another process start a
+    // server in between, whose config, pid file and secret were then deleted: an
+    // orphan nobody could find, authenticate to or stop.
+    let held = if paths.redis_dir.is_dir() {
+        match lock::acquire(&paths.lock_file, managed::lock_wait(settings.timeout)).await {
+            // Another uninstall removed redis/ while we waited.
+            Err(_) if !paths.redis_dir.is_dir() => None,
+            held => Some(held?),
+        }
+    } else {
+        None
+    };
+    // Any error stops the uninstall here, with nothing removed.
+    let stop = match held {
+        Some(_) => managed::stop_locked(settings, &paths).await?,
+        None => managed::stop(settings).await?,
+    };
     if stop.code == Some(ErrorCode::NotOwned.as_str()) {
         notices.push(format!("{} (that process was not touched)", stop.message));
     }
     let mut removed = docker_removed;
     let mut kept = Vec::new();
 
-    if paths.redis_dir.is_dir() {
-        let _lock = lock::acquire(&paths.lock_file, settings.timeout * 2).await?;
+    if held.is_some() {
         for file in [
             &paths.config_file,
             &paths.pid_file,
@@ -75,6 +88,8 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
                 ));
             }
         }
+        // Safe while held: a waiter that opened this file sees it gone once it gets
+        // the lock, and opens the path again (lock::acquire_with).
         remove_file(&paths.lock_file, &mut removed)?;
     }
     for file in matching(&paths.logs_dir, |n| {
@@ -118,6 +133,7 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
         data_purged: purge_data,
         notices,
     })
+    // `held` (the store lock) is released only here, after the last removal.
 }
 
 /// Docker mode: the container (and with purgeData its volume) goes first; if

@@ -1,6 +1,6 @@
 //! A brief, deterministic fuzz of every parser that reads outside input: settings.json,
-//! setting values, option objects, the pid file, INFO replies, `--version` output,
-//! server logs and the config renderer. Each gets random bytes and mutations of
+//! setting values, option objects, Redis URLs, the pid file, INFO replies,
+//! `--version` output, server logs and the config renderer. Each gets random bytes and mutations of
 //! valid inputs; none may panic, and every rejection must carry a stable code.
 //!
 //! Runs in `cargo test` (so in CI) in well under a second per parser. Set
@@ -14,6 +14,7 @@ use claude_mem_store::error::ErrorCode;
 use claude_mem_store::managed::start::load_warnings;
 use claude_mem_store::options::OptionReader;
 use claude_mem_store::pidfile::{self, PidFile};
+use claude_mem_store::redis_url;
 use claude_mem_store::server_info::{ServerInfo, parse_info};
 use claude_mem_store::settings::{parse_mode, parse_port};
 use claude_mem_store::settings_file::SettingsFile;
@@ -238,4 +239,60 @@ fn config_rendering_never_panics_and_never_breaks_a_line() {
             }
         },
     );
+}
+
+/// A password no message text could contain by chance.
+const URL_PASSWORD: &str = "Qz7xPw9kVb";
+
+#[test]
+fn redis_urls_never_panic_never_leak_the_password_and_reject_with_bad_url() {
+    let valid: Vec<String> = [
+        "redis://127.0.0.1:6379",
+        "redis://:{pw}@127.0.0.1:23456/0",
+        "rediss://default:{pw}@cache.example.com:6380/3",
+        "redis://user:{pw}@[::1]:6379",
+        "rediss://:{pw}@[2001:db8::1]/15",
+        "redis://localhost",
+        "REDIS://:{pw}@LocalHost:65535",
+        "redis://u%40x:{pw}%2F%3F@h:1/2",
+    ]
+    .iter()
+    .map(|u| u.replace("{pw}", URL_PASSWORD))
+    .collect();
+    for u in &valid {
+        assert!(redis_url::parse(u).is_ok(), "{u} should parse");
+    }
+    let seeds: Vec<&[u8]> = valid.iter().map(|u| u.as_bytes()).collect();
+    // Any 5-character window of the password in a message would be a leak.
+    let windows: Vec<&str> = (0..=URL_PASSWORD.len() - 5)
+        .map(|i| &URL_PASSWORD[i..i + 5])
+        .collect();
+    cases(0x00c0_ffee, &seeds, |bytes| {
+        let url = String::from_utf8_lossy(bytes);
+        match redis_url::parse(&url) {
+            Ok(endpoint) => {
+                assert!(endpoint.port != 0, "{url:?}");
+                if let Some(pw) = endpoint.password.as_deref().filter(|p| p.len() >= 8) {
+                    let shown = redis_url::redacted(&endpoint);
+                    let elsewhere = endpoint.host.contains(pw)
+                        || endpoint.username.as_deref().is_some_and(|u| u.contains(pw));
+                    assert!(
+                        elsewhere || !shown.contains(pw),
+                        "{url:?}: redacted URL shows the password: {shown}"
+                    );
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.code, ErrorCode::BadUrl, "{url:?}: {e}");
+                for w in &windows {
+                    assert!(
+                        !e.message.contains(w),
+                        "{url:?}: the message repeats part of the password: {}",
+                        e.message
+                    );
+                }
+                assert!(e.message.len() < 600, "{url:?}: message too long");
+            }
+        }
+    });
 }

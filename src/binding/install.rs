@@ -13,8 +13,9 @@ use std::time::Duration;
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::js_input::{self, JsInput};
 use super::{Coded, run};
 use crate::error::{ErrorCode, StoreError};
 use crate::install::download::{DownloadRequest, resolve_mirror};
@@ -56,8 +57,10 @@ type ProgressFn = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, fal
     ts_args_type = "options?: { method?: InstallMethod }",
     ts_return_type = "Promise<InstallPlan>"
 )]
-pub async fn plan_install(options: Option<Value>) -> Result<Coded> {
+pub async fn plan_install(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
+        extra.nothing("planInstall", "one argument (options)")?;
+        let options = options.options("planInstall")?;
         let reader = OptionReader::new("planInstall", options.as_ref(), &["method"])?;
         let method = parse_method("planInstall", reader.string("method")?)?;
         tokio::task::spawn_blocking(move || {
@@ -102,10 +105,12 @@ pub async fn plan_install(options: Option<Value>) -> Result<Coded> {
 )]
 pub fn install_queue_store<'a>(
     env: &'a Env,
-    options: Option<Unknown<'a>>,
+    options: Unknown<'a>,
+    extra: JsInput,
 ) -> Result<PromiseRaw<'a, Coded>> {
     let split = split_options(env, "installQueueStore", options);
     env.spawn_future(run(async move {
+        extra.nothing("installQueueStore", "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
         let reader = OptionReader::new("installQueueStore", json.as_ref(), INSTALL_KEYS)?;
@@ -128,10 +133,12 @@ pub fn install_queue_store<'a>(
 )]
 pub fn resolve_queue_store<'a>(
     env: &'a Env,
-    options: Option<Unknown<'a>>,
+    options: Unknown<'a>,
+    extra: JsInput,
 ) -> Result<PromiseRaw<'a, Coded>> {
     let split = split_options(env, "resolveQueueStore", options);
     env.spawn_future(run(async move {
+        extra.nothing("resolveQueueStore", "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
         let keys: Vec<&str> = STORE_OPTION_KEYS
@@ -169,8 +176,10 @@ pub fn resolve_queue_store<'a>(
     ts_args_type = "options?: StoreOptions & { purgeData?: boolean }",
     ts_return_type = "Promise<UninstallResult>"
 )]
-pub async fn uninstall_queue_store(options: Option<Value>) -> Result<Coded> {
+pub async fn uninstall_queue_store(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
+        extra.nothing("uninstallQueueStore", "one argument (options)")?;
+        let options = options.options("uninstallQueueStore")?;
         let keys: Vec<&str> = STORE_OPTION_KEYS
             .iter()
             .copied()
@@ -256,78 +265,52 @@ fn install_request(
 }
 
 /// Splits JS options into (JSON without `onProgress`, the `onProgress` function).
-/// Runs on the JS thread; any problem becomes the promise's coded rejection.
+/// Runs on the JS thread and never throws: any problem (see `js_input`) becomes
+/// the promise's coded rejection.
 fn split_options(
     env: &Env,
     function: &'static str,
-    options: Option<Unknown<'_>>,
+    options: Unknown<'_>,
 ) -> crate::error::Result<(Option<Value>, Option<ProgressFn>)> {
-    let bad =
-        |message: String| StoreError::new(ErrorCode::BadOption, format!("{function}: {message}"));
-    let Some(options) = options else {
-        return Ok((None, None));
+    // SAFETY: both handles come from the current call, on the JS thread.
+    let flat = unsafe { js_input::read_argument(env.raw(), options.raw(), &["onProgress"]) }
+        .map_err(|u| js_input::bad_option(function, &u))?;
+    let mut json = flat.json;
+    if let Some(Value::Object(map)) = &mut json
+        && let Some(Value::Null) = map.get("onProgress")
+    {
+        map.remove("onProgress");
+    }
+    if let Some(Value::Object(map)) = &json
+        && map.contains_key("onProgress")
+    {
+        return Err(StoreError::new(
+            ErrorCode::BadOption,
+            format!("{function}: option 'onProgress' must be a function (event) => void."),
+        ));
+    }
+    let on_progress = match flat.callbacks.into_iter().next() {
+        None => None,
+        Some((_, raw)) => {
+            // SAFETY: js_input saw this handle's typeof as "function", in this call.
+            let f: Function<'_, Value, Unknown<'static>> =
+                unsafe { Function::from_napi_value(env.raw(), raw) }.map_err(|e| {
+                    StoreError::new(ErrorCode::BadOption, format!("{function}: {}", e.reason))
+                })?;
+            let tsfn = f
+                .build_threadsafe_function::<Value>()
+                .callee_handled::<false>()
+                .build()
+                .map_err(|e| {
+                    StoreError::new(
+                        ErrorCode::BadOption,
+                        format!("{function}: onProgress could not be kept ({})", e.reason),
+                    )
+                })?;
+            Some(tsfn)
+        }
     };
-    let kind = options.get_type().map_err(|e| bad(e.reason.clone()))?;
-    if kind != ValueType::Object {
-        // Not an object: let OptionReader say so, in its words.
-        let value = match kind {
-            ValueType::Undefined | ValueType::Null => Value::Null,
-            ValueType::Function => Value::String("a function".into()),
-            _ => env
-                .from_js_value::<Value, _>(options)
-                .unwrap_or(Value::Null),
-        };
-        return Ok((Some(value).filter(|v| !v.is_null()), None));
-    }
-    // SAFETY: get_type() said this value is an object.
-    let object: Object<'_> = unsafe { options.cast() }.map_err(|e| bad(e.reason.clone()))?;
-    let mut map = Map::new();
-    let mut on_progress = None;
-    for key in Object::keys(&object).map_err(|e| bad(e.reason.clone()))? {
-        let Some(value) = object
-            .get::<Unknown<'_>>(&key)
-            .map_err(|e| bad(e.reason.clone()))?
-        else {
-            continue;
-        };
-        let kind = value.get_type().map_err(|e| bad(e.reason.clone()))?;
-        if key == "onProgress" {
-            match kind {
-                ValueType::Undefined | ValueType::Null => {}
-                ValueType::Function => {
-                    // SAFETY: get_type() said this value is a function.
-                    let f: Function<'_, Value, Unknown<'static>> =
-                        unsafe { value.cast() }.map_err(|e| bad(e.reason.clone()))?;
-                    let tsfn = f
-                        .build_threadsafe_function::<Value>()
-                        .callee_handled::<false>()
-                        .build()
-                        .map_err(|e| bad(format!("onProgress could not be kept ({})", e.reason)))?;
-                    on_progress = Some(tsfn);
-                }
-                _ => {
-                    return Err(bad(
-                        "option 'onProgress' must be a function (event) => void.".into(),
-                    ));
-                }
-            }
-            continue;
-        }
-        if kind == ValueType::Function {
-            return Err(bad(format!("option '{key}' must not be a function.")));
-        }
-        let json = to_json(env, &value)
-            .map_err(|e| bad(format!("option '{key}' could not be read ({})", e.reason)))?;
-        map.insert(key, json);
-    }
-    Ok((Some(Value::Object(map)), on_progress))
-}
-
-/// The same conversion napi-rs applies to a `serde_json::Value` argument (whole
-/// numbers stay integers, so `timeoutMs: 5000` reads as `5000`).
-fn to_json(env: &Env, value: &Unknown<'_>) -> Result<Value> {
-    // SAFETY: both handles come from the current call on the JS thread.
-    unsafe { Value::from_napi_value(env.raw(), value.raw()) }
+    Ok((json, on_progress))
 }
 
 /// A [`Progress`] that forwards events to the JS callback without ever blocking

@@ -16,6 +16,7 @@ use crate::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 pub mod install;
+pub mod js_input;
 pub mod probe;
 pub mod store;
 pub mod watch;
@@ -64,11 +65,15 @@ where
     })))
 }
 
+/// The store options of `function` (its one argument), resolved into settings.
 pub(crate) fn store_settings(
     function: &'static str,
-    options: Option<&Value>,
+    options: js_input::JsInput,
+    extra: js_input::JsInput,
 ) -> crate::error::Result<Settings> {
-    let reader = OptionReader::new(function, options, STORE_OPTION_KEYS)?;
+    extra.nothing(function, "one argument (options)")?;
+    let options = options.options(function)?;
+    let reader = OptionReader::new(function, options.as_ref(), STORE_OPTION_KEYS)?;
     Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())
 }
 

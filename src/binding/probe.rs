@@ -4,6 +4,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use serde_json::Value;
 
+use super::js_input::{JsInput, Unreadable};
 use super::{Coded, run};
 use crate::error::{ErrorCode, StoreError};
 use crate::options::OptionReader;
@@ -26,27 +27,45 @@ const FUNCTION: &str = "probeRedisUrl";
     ts_args_type = "url: string, options?: ProbeOptions",
     ts_return_type = "Promise<ProbeReport>"
 )]
-pub async fn probe_redis_url(url: Option<Value>, options: Option<Value>) -> Result<Coded> {
+pub async fn probe_redis_url(url: JsInput, options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
-        let url = match url {
-            Some(Value::String(u)) => u,
-            None | Some(Value::Null) => {
+        let url = match url.0 {
+            Ok(Some(Value::String(u))) => u,
+            Ok(None) => {
                 return Err(StoreError::new(
                     ErrorCode::BadUrl,
                     "probeRedisUrl needs a URL: probeRedisUrl('redis://host:port').",
                 ));
             }
-            Some(_) => {
-                return Err(StoreError::new(
-                    ErrorCode::BadUrl,
-                    "probeRedisUrl's URL must be a string such as 'redis://host:port'.",
-                ));
-            }
+            Ok(Some(other)) => return Err(not_a_url(kind(&other))),
+            // A problem under a key means the URL was an object (e.g. with a toString).
+            Err(Unreadable { key: Some(_), .. }) => return Err(not_a_url("an object")),
+            Err(Unreadable { key: None, what }) => return Err(not_a_url(&what)),
         };
+        extra.nothing(FUNCTION, "two arguments (url, options)")?;
+        let options = options.options(FUNCTION)?;
         let options = probe_options(options.as_ref())?;
         probe::probe_url(&url, &options).await
     })
     .await
+}
+
+fn not_a_url(what: &str) -> StoreError {
+    StoreError::new(
+        ErrorCode::BadUrl,
+        format!("probeRedisUrl's URL must be a string such as 'redis://host:port', got {what}."),
+    )
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Options: explicit > environment (`CLAUDE_MEM_QUEUE_REDIS_PREFIX`,

@@ -1,9 +1,6 @@
 //! The store's lifecycle functions: ensure, status, stop, detect.
 
-use napi::bindgen_prelude::*;
-use napi_derive::napi;
-use serde_json::Value;
-
+use super::js_input::JsInput;
 use super::{Coded, run, store_settings};
 use crate::binaries;
 use crate::docker;
@@ -11,6 +8,8 @@ use crate::external;
 use crate::managed;
 use crate::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
 
 /// Makes sure the queue store is running and healthy, and returns how to reach it.
 ///
@@ -36,9 +35,9 @@ use crate::settings::{self, Mode, Settings, StoreOptions};
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
 )]
-pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded> {
+pub async fn ensure_queue_store_started(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
-        let settings = store_settings("ensureQueueStoreStarted", options.as_ref())?;
+        let settings = store_settings("ensureQueueStoreStarted", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
             Mode::Docker => docker::ensure(&settings).await,
@@ -57,9 +56,9 @@ pub async fn ensure_queue_store_started(options: Option<Value>) -> Result<Coded>
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
 )]
-pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
+pub async fn queue_store_status(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
-        let settings = store_settings("queueStoreStatus", options.as_ref())?;
+        let settings = store_settings("queueStoreStatus", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
             Mode::Docker => docker::status(&settings).await,
@@ -84,9 +83,9 @@ pub async fn queue_store_status(options: Option<Value>) -> Result<Coded> {
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<StopResult>"
 )]
-pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
+pub async fn stop_queue_store(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
-        let settings = store_settings("stopQueueStore", options.as_ref())?;
+        let settings = store_settings("stopQueueStore", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
             Mode::Docker => docker::stop(&settings).await,
@@ -103,9 +102,12 @@ pub async fn stop_queue_store(options: Option<Value>) -> Result<Coded> {
     ts_args_type = "options?: { dataDir?: string }",
     ts_return_type = "Promise<ServerBinary[]>"
 )]
-pub async fn detect_server_binaries(options: Option<Value>) -> Result<Coded> {
+pub async fn detect_server_binaries(options: JsInput, extra: JsInput) -> Result<Coded> {
     run(async move {
-        let reader = OptionReader::new("detectServerBinaries", options.as_ref(), &["dataDir"])?;
+        const FUNCTION: &str = "detectServerBinaries";
+        extra.nothing(FUNCTION, "one argument (options)")?;
+        let options = options.options(FUNCTION)?;
+        let reader = OptionReader::new(FUNCTION, options.as_ref(), &["dataDir"])?;
         let opts = StoreOptions {
             data_dir: reader.string("dataDir")?,
             ..Default::default()

@@ -6,6 +6,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
+use super::js_input::{self, JsInput};
 use crate::error::{ErrorCode, StoreError};
 use crate::managed::watch::{self, WatchEvent};
 use crate::options::OptionReader;
@@ -15,6 +16,7 @@ use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 type EventCallback = ThreadsafeFunction<Value, (), Value, Status, false>;
 
 const DEFAULT_INTERVAL_MS: u64 = 1000;
+const FUNCTION: &str = "watchQueueStore";
 
 /// A running watch. `close()` ends it; the store keeps running.
 #[napi]
@@ -47,19 +49,37 @@ impl QueueStoreWatcher {
 /// go through `ensureQueueStoreStarted`'s lock. Throws `E_BAD_OPTION` /
 /// `E_BAD_SETTINGS` for bad options.
 #[napi(catch_unwind, ts_args_type = "options: WatchOptions")]
-pub fn watch_queue_store(options: Object) -> Result<QueueStoreWatcher, ErrorCode> {
-    let on_event: EventCallback = options
-        .get::<EventCallback>("onEvent")
-        .ok()
-        .flatten()
-        .ok_or_else(|| {
-            js_error(StoreError::new(
-                ErrorCode::BadOption,
-                "watchQueueStore: option 'onEvent' must be a function (event) => void.",
-            ))
-        })?;
-    let rest = plain_options(&options).map_err(js_error)?;
+pub fn watch_queue_store(
+    env: &Env,
+    options: Unknown<'_>,
+    extra: JsInput,
+) -> Result<QueueStoreWatcher, ErrorCode> {
+    extra
+        .nothing(FUNCTION, "one argument (options)")
+        .map_err(js_error)?;
+    // SAFETY: both handles come from the current call, on the JS thread.
+    let flat = unsafe { js_input::read_argument(env.raw(), options.raw(), &["onEvent"]) }
+        .map_err(|u| js_error(js_input::bad_option(FUNCTION, &u)))?;
+    let rest = flat.json.unwrap_or(Value::Object(Map::new()));
     let (settings, interval) = read_options(&rest).map_err(js_error)?;
+    let no_callback = || {
+        js_error(StoreError::new(
+            ErrorCode::BadOption,
+            "watchQueueStore: option 'onEvent' must be a function (event) => void.",
+        ))
+    };
+    let Some((_, raw)) = flat.callbacks.into_iter().next() else {
+        // Also for no options at all: there is nothing to watch for without onEvent.
+        return Err(no_callback());
+    };
+    // SAFETY: js_input saw this handle's typeof as "function", in this call.
+    let on_event: EventCallback = unsafe { Function::<Value, ()>::from_napi_value(env.raw(), raw) }
+        .and_then(|f| {
+            f.build_threadsafe_function::<Value>()
+                .callee_handled::<false>()
+                .build()
+        })
+        .map_err(|_| no_callback())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     napi::bindgen_prelude::spawn(async move {
         let emit = |event: WatchEvent| {
@@ -73,22 +93,6 @@ pub fn watch_queue_store(options: Object) -> Result<QueueStoreWatcher, ErrorCode
         .await;
     });
     Ok(QueueStoreWatcher { stop: Some(stop) })
-}
-
-/// The options object without its callback, as JSON for our own validation.
-fn plain_options(options: &Object) -> crate::error::Result<Value> {
-    let keys = Object::keys(options).map_err(|e| internal(&e))?;
-    let mut map = Map::new();
-    for key in keys.into_iter().filter(|k| k != "onEvent") {
-        let value = options.get::<Value>(&key).map_err(|_| {
-            StoreError::new(
-                ErrorCode::BadOption,
-                format!("watchQueueStore: option '{key}' is not a plain value."),
-            )
-        })?;
-        map.insert(key, value.unwrap_or(Value::Null));
-    }
-    Ok(Value::Object(map))
 }
 
 fn read_options(value: &Value) -> crate::error::Result<(Settings, std::time::Duration)> {
@@ -110,8 +114,4 @@ fn read_options(value: &Value) -> crate::error::Result<(Settings, std::time::Dur
 
 fn js_error(e: StoreError) -> Error<ErrorCode> {
     Error::new(e.code, e.message)
-}
-
-fn internal(e: &Error) -> StoreError {
-    StoreError::new(ErrorCode::Internal, e.to_string())
 }

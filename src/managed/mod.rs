@@ -33,7 +33,7 @@ use ownership::{Verdict, find_orphan, loopback, verify, verify_and_check};
 const ORPHAN_PROBE: Duration = Duration::from_millis(500);
 
 /// Waiting for the lock may take as long as another caller's whole start.
-fn lock_wait(timeout: Duration) -> Duration {
+pub(crate) fn lock_wait(timeout: Duration) -> Duration {
     timeout * 2 + Duration::from_secs(1)
 }
 
@@ -51,12 +51,20 @@ struct Running {
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let paths = StorePaths::new(&settings.data_dir);
     let result = async {
-        paths.create_private_dirs()?;
-        let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+        let _lock = lock_creating(&paths, settings.timeout).await?;
         ensure_locked(settings, &paths).await
     }
     .await;
     result.map_err(cannot_start)
+}
+
+/// The store lock, creating our directories first — again on every retry, since
+/// an uninstall that held the lock may have removed them (and the lock file).
+async fn lock_creating(paths: &StorePaths, timeout: Duration) -> Result<lock::StoreLock> {
+    lock::acquire_with(&paths.lock_file, lock_wait(timeout), || {
+        paths.create_private_dirs()
+    })
+    .await
 }
 
 /// A file we need could not be written (read-only or full disk, permissions): the
@@ -79,8 +87,7 @@ pub async fn restart_if_died(
     dead_pid: u32,
 ) -> Result<Option<QueueStoreStatus>> {
     let paths = StorePaths::new(&settings.data_dir);
-    paths.create_private_dirs()?;
-    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let _lock = lock_creating(&paths, settings.timeout).await?;
     match pidfile::read(&paths.pid_file)? {
         PidFile::Absent => Ok(None),
         PidFile::Valid(r) if r.pid != dead_pid && process::is_alive(r.pid) => {
@@ -373,7 +380,30 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
             "no managed store is set up in this data dir".into(),
         ));
     }
-    let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
+    let _lock = match lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await {
+        // An uninstall removed redis/ while we waited: nothing can run there.
+        Err(_) if !paths.redis_dir.is_dir() => {
+            return Ok(nothing(
+                "no managed store is set up in this data dir".into(),
+            ));
+        }
+        lock => lock?,
+    };
+    stop_locked(settings, &paths).await
+}
+
+/// [`stop`] for a caller that already holds the store lock (uninstall, which must
+/// not let an ensure start a server between stopping and removing its files).
+pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<StopResult> {
+    let nothing = |message: String| StopResult {
+        stopped: false,
+        was_running: false,
+        pid: None,
+        method: None,
+        code: None,
+        message,
+        stale_pid_file: None,
+    };
     let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
         PidFile::Valid(record) => record,
