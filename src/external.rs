@@ -53,16 +53,11 @@ pub fn stop(settings: &Settings) -> StopResult {
         .map(|e| format!("the server at {}", redis_url::redacted(&e)))
         .unwrap_or_else(|| "the external server".to_string());
     StopResult {
-        stopped: false,
-        was_running: false,
-        pid: None,
-        method: None,
         code: Some(ErrorCode::NotOwned.as_str()),
-        message: format!(
+        ..StopResult::nothing(format!(
             "mode external: {server} is not run by claude-mem, so nothing was stopped. Stop it where it is \
              run (its service manager, container or cloud console)."
-        ),
-        stale_pid_file: None,
+        ))
     }
 }
 

@@ -258,6 +258,21 @@ pub struct StopResult {
     pub stale_pid_file: Option<String>,
 }
 
+impl StopResult {
+    /// Nothing was running or nothing was stopped; `message` says which and why.
+    pub fn nothing(message: String) -> StopResult {
+        StopResult {
+            stopped: false,
+            was_running: false,
+            pid: None,
+            method: None,
+            code: None,
+            message,
+            stale_pid_file: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

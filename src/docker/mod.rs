@@ -215,15 +215,7 @@ fn docker_check(e: StoreError) -> Check {
 pub async fn stop(settings: &Settings) -> Result<StopResult> {
     let paths = StorePaths::new(&settings.data_dir);
     let names = Names::for_data_dir(&settings.data_dir)?;
-    let nothing = |message: String| StopResult {
-        stopped: false,
-        was_running: false,
-        pid: None,
-        method: None,
-        code: None,
-        message,
-        stale_pid_file: None,
-    };
+    let nothing = StopResult::nothing;
     if !paths.redis_dir.is_dir() {
         // Never create a data dir just to say nothing runs there.
         return Ok(nothing("no Docker store is set up in this data dir".into()));

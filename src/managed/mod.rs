@@ -365,15 +365,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
 
 pub async fn stop(settings: &Settings) -> Result<StopResult> {
     let paths = StorePaths::new(&settings.data_dir);
-    let nothing = |message: String| StopResult {
-        stopped: false,
-        was_running: false,
-        pid: None,
-        method: None,
-        code: None,
-        message,
-        stale_pid_file: None,
-    };
+    let nothing = StopResult::nothing;
     if !paths.redis_dir.is_dir() {
         // Never create a data dir just to say nothing runs there.
         return Ok(nothing(
@@ -395,15 +387,7 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
 /// [`stop`] for a caller that already holds the store lock (uninstall, which must
 /// not let an ensure start a server between stopping and removing its files).
 pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<StopResult> {
-    let nothing = |message: String| StopResult {
-        stopped: false,
-        was_running: false,
-        pid: None,
-        method: None,
-        code: None,
-        message,
-        stale_pid_file: None,
-    };
+    let nothing = StopResult::nothing;
     let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
         PidFile::Valid(record) => record,
