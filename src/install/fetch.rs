@@ -61,27 +61,37 @@ pub async fn to_file(
     dest: &Path,
     progress: &Progress,
 ) -> Result<Fetched> {
+    with_retries(url, progress, || {
+        attempt_to_file(client, url, dest, progress)
+    })
+    .await
+}
+
+/// Runs `attempt` up to `ATTEMPTS` times, with doubling pauses, while it fails in a
+/// way another try may fix (`Err(Ok(e))` with `e.transient`), telling `progress`
+/// about each retry. `Err(Err(_))` is a local failure no retry can fix.
+async fn with_retries<T, F, Fut>(url: &Url, progress: &Progress, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+            Output = std::result::Result<T, std::result::Result<AttemptError, StoreError>>,
+        >,
+{
     let mut backoff = FIRST_BACKOFF;
     let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        match attempt_to_file(client, url, dest, progress).await {
-            Ok(f) => return Ok(f),
-            Err(Ok(e)) if e.transient && attempt < ATTEMPTS => {
+    for n in 1..=ATTEMPTS {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(Ok(e)) if e.transient && n < ATTEMPTS => {
                 progress(ProgressEvent::phase(
                     "retry",
-                    format!(
-                        "attempt {attempt} of {ATTEMPTS} failed ({}); retrying",
-                        e.message
-                    ),
+                    format!("attempt {n} of {ATTEMPTS} failed ({}); retrying", e.message),
                 ));
                 last = e.message;
                 tokio::time::sleep(backoff).await;
                 backoff *= 2;
             }
-            Err(Ok(e)) => {
-                last = e.message;
-                return Err(download_failed(url, attempt, &last));
-            }
+            Err(Ok(e)) => return Err(download_failed(url, n, &e.message)),
             Err(Err(fatal)) => return Err(fatal),
         }
     }
@@ -157,53 +167,39 @@ async fn attempt_to_file(
 
 /// Fetches a small text file (a published `.sha256`), with the same retries.
 pub async fn small_text(client: &Client, url: &Url, progress: &Progress) -> Result<String> {
-    let mut backoff = FIRST_BACKOFF;
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
-        let result = async {
-            let response = client
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(|e| from_reqwest(&e))?;
-            check_status(response.status())?;
-            if response
-                .content_length()
-                .is_some_and(|n| n as usize > MAX_CHECKSUM_FILE)
-            {
-                return Err(AttemptError {
-                    transient: false,
-                    message: "it is too large to be a checksum file".into(),
-                });
-            }
-            let body = response.bytes().await.map_err(|e| from_reqwest(&e))?;
-            if body.len() > MAX_CHECKSUM_FILE {
-                return Err(AttemptError {
-                    transient: false,
-                    message: "it is too large to be a checksum file".into(),
-                });
-            }
-            Ok(String::from_utf8_lossy(&body).into_owned())
-        }
-        .await;
-        match result {
-            Ok(text) => return Ok(text),
-            Err(e) if e.transient && attempt < ATTEMPTS => {
-                progress(ProgressEvent::phase(
-                    "retry",
-                    format!(
-                        "attempt {attempt} of {ATTEMPTS} failed ({}); retrying",
-                        e.message
-                    ),
-                ));
-                last = e.message;
-                tokio::time::sleep(backoff).await;
-                backoff *= 2;
-            }
-            Err(e) => return Err(download_failed(url, attempt, &e.message)),
-        }
+    with_retries(url, progress, || async {
+        attempt_small_text(client, url).await.map_err(Ok)
+    })
+    .await
+}
+
+async fn attempt_small_text(
+    client: &Client,
+    url: &Url,
+) -> std::result::Result<String, AttemptError> {
+    let response = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| from_reqwest(&e))?;
+    check_status(response.status())?;
+    if response
+        .content_length()
+        .is_some_and(|n| n as usize > MAX_CHECKSUM_FILE)
+    {
+        return Err(AttemptError {
+            transient: false,
+            message: "it is too large to be a checksum file".into(),
+        });
     }
-    Err(download_failed(url, ATTEMPTS, &last))
+    let body = response.bytes().await.map_err(|e| from_reqwest(&e))?;
+    if body.len() > MAX_CHECKSUM_FILE {
+        return Err(AttemptError {
+            transient: false,
+            message: "it is too large to be a checksum file".into(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 fn check_status(status: StatusCode) -> std::result::Result<(), AttemptError> {
