@@ -236,6 +236,28 @@ pub struct DockerContainer {
     pub state: String,
 }
 
+impl QueueStoreStatus {
+    /// What an ensure adds to a running store's status: whether this call started
+    /// the server, a port move (also told as a notice), and everything else it did.
+    pub fn after_ensure(
+        mut self,
+        started: bool,
+        port_moved: Option<PortMove>,
+        mut notices: Vec<String>,
+    ) -> QueueStoreStatus {
+        self.started = Some(started);
+        if let Some(moved) = port_moved {
+            notices.push(format!(
+                "port {} was held by {}; the store moved to port {} and that port was saved in settings.json",
+                moved.from, moved.held_by, moved.to
+            ));
+            self.port_moved = Some(moved);
+        }
+        self.notices = notices;
+        self
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StopResult {

@@ -117,7 +117,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
             ),
         ));
     }
-    let mut status = running_status(
+    let status = running_status(
         settings,
         &paths,
         &names,
@@ -127,17 +127,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
         &up.info,
         health,
     );
-    status.started = Some(up.started);
-    let mut notices = notices;
-    if let Some(moved) = up.port_moved {
-        notices.push(format!(
-            "port {} was held by {}; the store moved to port {} and that port was saved in settings.json",
-            moved.from, moved.held_by, moved.to
-        ));
-        status.port_moved = Some(moved);
-    }
-    status.notices = notices;
-    Ok(status)
+    Ok(status.after_ensure(up.started, up.port_moved, notices))
 }
 
 /// Never starts, stops or writes anything. Docker missing or its engine down is a

@@ -139,23 +139,14 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
             ),
         ));
     }
-    let mut status = running_status(
+    let status = running_status(
         settings,
         &paths,
         &running.record,
         &running.info,
         Some(health),
     );
-    status.started = Some(running.started);
-    if let Some(moved) = running.port_moved {
-        notices.push(format!(
-            "port {} was held by {}; the store moved to port {} and that port was saved in settings.json",
-            moved.from, moved.held_by, moved.to
-        ));
-        status.port_moved = Some(moved);
-    }
-    status.notices = notices;
-    Ok(status)
+    Ok(status.after_ensure(running.started, running.port_moved, notices))
 }
 
 /// Adopts the server our pid file names if it is ours; clears the file away when
