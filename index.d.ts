@@ -415,6 +415,8 @@ export type ErrorCode =
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
   | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_DOWNLOAD_FAILED' | 'E_INSTALL_FAILED'
   | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
+  /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
+  | 'E_ADDON_UNAVAILABLE'
 
 /** Options of `watchQueueStore`: the store's options plus the callback. */
 export interface WatchOptions extends StoreOptions {
@@ -432,14 +434,6 @@ export type WatchEvent =
   | { type: 'restarted'; pid: number; port: number }
   | { type: 'restartFailed'; attempt: number; code: string; message: string }
   | { type: 'stopped' }
-
-/**
- * Which binding artifact the generated loader actually loaded: `'native'` for
- * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
- * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
- * can point the loader at a WASI artifact this package does not build itself.
- */
-export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /** A running watch. `close()` ends it; the store keeps running. */
 export declare class QueueStoreWatcher {

@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import {
   addon, FLAVORS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, recordOutcome, rejectsWithCode,
-  stopStoreAfter, tmpDataDir, track, waitFor,
+  startServer, stopStoreAfter, tmpDataDir, track, waitFor,
 } from './helpers.mjs'
 
 const mode = (p) => fs.statSync(p).mode & 0o777
@@ -179,6 +179,37 @@ for (const { flavor, bin } of FLAVORS) {
       assert.ok(isAlive(bystander.pid), 'bystander untouched after stopping our server')
       recordOutcome('Faults', `${flavor}: pid file naming a live unrelated process (a recycled pid)`,
         `stop returned ${stop.code} and signalled nothing; status reported ${st.checks[0].code}; ensure set the file aside and started its own server; the unrelated process ${isAlive(bystander.pid) ? 'still runs' : 'DIED'}`)
+    })
+
+    test('a pid file naming another live server that refuses our password: E_NOT_OWNED, never signalled', async (t) => {
+      // The hardest impostor: pid alive with the right start token, port answering,
+      // but not to our password (another one, or none at all). The AUTH that opens
+      // the checks' pipeline is refused, and nothing else runs on that server.
+      for (const password of ['someone-elses-password', undefined]) {
+        const dataDir = tmpDataDir(t)
+        stopStoreAfter(t, dataDir)
+        const other = await startServer(t, { flavor, password })
+        const stat = fs.readFileSync(`/proc/${other.pid}/stat`, 'utf8')
+        const startToken = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+        fs.mkdirSync(path.join(dataDir, 'redis'), { recursive: true, mode: 0o700 })
+        fs.writeFileSync(path.join(dataDir, 'redis', 'secret'), 'ab'.repeat(32), { mode: 0o600 })
+        const record = { pid: other.pid, port: other.port, startedAt: 1, startToken, runId: '', binary: bin, version: '1' }
+        fs.writeFileSync(path.join(dataDir, 'redis', 'redis.pid'), JSON.stringify(record))
+
+        const st = await addon.queueStoreStatus({ dataDir })
+        assert.equal(st.running, false)
+        assert.equal(st.checks[0].code, 'E_NOT_OWNED')
+        assert.match(st.checks[0].detail, new RegExp(`port ${other.port} refuses our password`))
+        const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: bin }), 'E_NOT_OWNED')
+        assert.match(err.message, /could not be verified/)
+        const c = new Redis({ port: other.port, password, lazyConnect: true, maxRetriesPerRequest: 0 })
+        t.after(() => c.disconnect())
+        await c.connect()
+        assert.equal(await c.dbsize(), 0, 'no smoke-test key was written')
+        assert.ok(isAlive(other.pid), 'never signalled')
+        recordOutcome('Faults', `${flavor}: pid file naming another live server ${password ? 'with another password' : 'without a password'} (right pid and start token)`,
+          `status reported ${st.checks[0].code} ("${st.checks[0].detail}"); ensure rejected with ${err.code}; nothing was written or signalled`)
+      }
     })
 
     test('a persisted port held by another program: the store moves and says who held it', async (t) => {

@@ -49,7 +49,8 @@ pub fn read(path: &Path) -> Result<PidFile> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PidFile::Absent),
         Err(e) => return Err(StoreError::io("read", path, &e)),
     };
-    let mut bytes = Vec::new();
+    // Room for a typical file up front: one read() instead of a growing series.
+    let mut bytes = Vec::with_capacity(4096);
     file.take(MAX_PID_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| StoreError::io("read", path, &e))?;

@@ -254,16 +254,25 @@ pub async fn server_checks(
 /// pipeline — one round trip instead of two — which matters because ensure and
 /// status run them every time. A server that turns out to be a cluster (it never is
 /// with our config) gets the general path, which routes the smoke test.
+///
+/// With `Login::InPipeline`, `client` was connected without credentials and the
+/// pipeline starts with `AUTH` (from `target`): connecting then costs no round trip
+/// of its own. A refused `AUTH` is `ClientError::Auth`, as it is when connecting.
 pub async fn own_store_checks(
     client: &mut Client,
     target: &Target<'_>,
     prefix: &str,
     deadline: Instant,
+    login: Login,
 ) -> ClientResult<Health> {
     let left = || deadline.saturating_duration_since(Instant::now());
     client.set_timeout(left());
     let plan = smoke::Plan::new(prefix);
     let mut pipe = redis::pipe();
+    let auth_replies = match login {
+        Login::Done => 0,
+        Login::InPipeline => add_auth(&mut pipe, target.endpoint),
+    };
     health::add_commands(&mut pipe);
     plan.add_to(&mut pipe);
     let replies = match client.pipeline(&pipe).await {
@@ -274,6 +283,17 @@ pub async fn own_store_checks(
             return Err(e);
         }
     };
+    let (auth, replies) = replies.split_at(auth_replies.min(replies.len()));
+    if let Some(redis::Value::ServerError(refused)) = auth.first() {
+        // Nothing after a refused AUTH ran (every command got NOAUTH). Any refusal
+        // is about credentials (AUTH runs even while loading), including a server
+        // with no password at all: either way it is not our store.
+        return Err(ClientError::Auth(format!(
+            "{} {}",
+            refused.code(),
+            refused.details().unwrap_or_default()
+        )));
+    }
     let (health_replies, smoke_replies) = replies.split_at(health::COMMANDS.min(replies.len()));
     let mut health = health::evaluate(health_replies);
     if health.cluster {
@@ -285,6 +305,29 @@ pub async fn own_store_checks(
         health.checks.extend(plan.evaluate(smoke_replies));
     }
     Ok(health)
+}
+
+/// How a connection for `own_store_checks` is authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Login {
+    /// While connecting (or not needed).
+    Done,
+    /// By an `AUTH` at the head of the checks' pipeline.
+    InPipeline,
+}
+
+/// Appends `AUTH [user] password` when `endpoint` has a password; how many replies
+/// that adds (0 or 1).
+fn add_auth(pipe: &mut redis::Pipeline, endpoint: &Endpoint) -> usize {
+    let Some(password) = &endpoint.password else {
+        return 0;
+    };
+    let auth = pipe.cmd("AUTH");
+    if let Some(user) = &endpoint.username {
+        auth.arg(user);
+    }
+    auth.arg(password);
+    1
 }
 
 /// Whether `prefix` puts every key of a queue in one cluster slot: Redis hashes

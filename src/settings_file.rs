@@ -41,7 +41,8 @@ impl SettingsFile {
             }
             Err(e) => return Err(StoreError::io("read", path, &e)),
         };
-        let mut bytes = Vec::new();
+        // Room for a typical file up front: one read() instead of a growing series.
+        let mut bytes = Vec::with_capacity(4096);
         (&mut file)
             .take(MAX_SETTINGS_BYTES + 1)
             .read_to_end(&mut bytes)

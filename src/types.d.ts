@@ -415,6 +415,8 @@ export type ErrorCode =
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
   | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_DOWNLOAD_FAILED' | 'E_INSTALL_FAILED'
   | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
+  /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
+  | 'E_ADDON_UNAVAILABLE'
 
 /** Options of `watchQueueStore`: the store's options plus the callback. */
 export interface WatchOptions extends StoreOptions {

@@ -16,7 +16,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::js_input::{self, JsInput};
-use super::{Coded, run};
+use super::runtime::promise;
 use crate::error::{ErrorCode, StoreError};
 use crate::install::download::{DownloadRequest, resolve_mirror};
 use crate::install::mirror::KEY_ALLOW_HTTP;
@@ -57,8 +57,8 @@ type ProgressFn = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, fal
     ts_args_type = "options?: { method?: InstallMethod }",
     ts_return_type = "Promise<InstallPlan>"
 )]
-pub async fn plan_install(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn plan_install(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
+    promise(env, async move {
         extra.nothing("planInstall", "one argument (options)")?;
         let options = options.options("planInstall")?;
         let reader = OptionReader::new("planInstall", options.as_ref(), &["method"])?;
@@ -78,7 +78,6 @@ pub async fn plan_install(options: JsInput, extra: JsInput) -> Result<Coded> {
         .await
         .map_err(|_| StoreError::new(ErrorCode::Internal, "planning failed; please report this."))
     })
-    .await
 }
 
 /// Installs a server. `method` `auto` (default) follows planInstall(); a package
@@ -107,9 +106,9 @@ pub fn install_queue_store<'a>(
     env: &'a Env,
     options: Unknown<'a>,
     extra: JsInput,
-) -> Result<PromiseRaw<'a, Coded>> {
+) -> Result<Object<'a>> {
     let split = split_options(env, "installQueueStore", options);
-    env.spawn_future(run(async move {
+    promise(env, async move {
         extra.nothing("installQueueStore", "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
@@ -117,7 +116,7 @@ pub fn install_queue_store<'a>(
         let req = install_request("installQueueStore", &reader, None)?;
         let platform = Platform::detect();
         install::install(req, &platform, &progress).await
-    }))
+    })
 }
 
 /// The seed's decision tree. Non-interactive: a working `CLAUDE_MEM_REDIS_URL` →
@@ -135,9 +134,9 @@ pub fn resolve_queue_store<'a>(
     env: &'a Env,
     options: Unknown<'a>,
     extra: JsInput,
-) -> Result<PromiseRaw<'a, Coded>> {
+) -> Result<Object<'a>> {
     let split = split_options(env, "resolveQueueStore", options);
-    env.spawn_future(run(async move {
+    promise(env, async move {
         extra.nothing("resolveQueueStore", "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
@@ -164,7 +163,7 @@ pub fn resolve_queue_store<'a>(
             install: install_request("resolveQueueStore", &reader, Some(&settings))?,
         };
         resolve::resolve(&settings, req, &progress).await
-    }))
+    })
 }
 
 /// Stops our store (only a server proved ours) and removes what claude-mem-store
@@ -176,8 +175,8 @@ pub fn resolve_queue_store<'a>(
     ts_args_type = "options?: StoreOptions & { purgeData?: boolean }",
     ts_return_type = "Promise<UninstallResult>"
 )]
-pub async fn uninstall_queue_store(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn uninstall_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
+    promise(env, async move {
         extra.nothing("uninstallQueueStore", "one argument (options)")?;
         let options = options.options("uninstallQueueStore")?;
         let keys: Vec<&str> = STORE_OPTION_KEYS
@@ -189,7 +188,6 @@ pub async fn uninstall_queue_store(options: JsInput, extra: JsInput) -> Result<C
         let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
         uninstall::uninstall(&settings, reader.bool("purgeData")?.unwrap_or(false)).await
     })
-    .await
 }
 
 fn parse_method(function: &str, raw: Option<String>) -> crate::error::Result<Method> {

@@ -4,20 +4,21 @@
 //! Options arrive as JSON values so that our own validation answers every mistake
 //! with a stable code; results leave as JSON values shaped like index.d.ts.
 //! Errors become real JS `Error`s whose `code` is one of the stable codes: napi-rs
-//! cannot give an async function's error a custom code directly (napi-rs #1632), so
+//! cannot give an async result's error a custom code directly (napi-rs #1632), so
 //! a result is wrapped in `Coded`, which builds the Error on the JS thread.
+//! Async functions return promises settled from our own runtime (`runtime.rs`).
 
 use napi::bindgen_prelude::*;
-use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{ErrorCode, StoreError};
+use crate::error::StoreError;
 use crate::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 pub mod install;
 pub mod js_input;
 pub mod probe;
+pub mod runtime;
 pub mod store;
 pub mod watch;
 
@@ -39,32 +40,6 @@ impl ToNapiValue for Coded {
     }
 }
 
-/// Runs `work` on the runtime as its own task, so that even a bug that panics
-/// becomes a rejected promise with code `E_INTERNAL`, never a crashed Node.
-pub(crate) async fn run<T, F>(work: F) -> Result<Coded>
-where
-    T: Serialize + Send + 'static,
-    F: std::future::Future<Output = crate::error::Result<T>> + Send + 'static,
-{
-    let result = match tokio::spawn(work).await {
-        Ok(r) => r,
-        Err(e) => Err(StoreError::new(
-            ErrorCode::Internal,
-            format!(
-                "claude-mem-store hit an internal error ({}). Please report it with the steps that led here.",
-                if e.is_panic() {
-                    "a panic"
-                } else {
-                    "a cancelled task"
-                }
-            ),
-        )),
-    };
-    Ok(Coded(result.and_then(|v| {
-        serde_json::to_value(v).map_err(|e| StoreError::new(ErrorCode::Internal, e.to_string()))
-    })))
-}
-
 /// The store options of `function` (its one argument), resolved into settings.
 pub(crate) fn store_settings(
     function: &'static str,
@@ -75,20 +50,4 @@ pub(crate) fn store_settings(
     let options = options.options(function)?;
     let reader = OptionReader::new(function, options.as_ref(), STORE_OPTION_KEYS)?;
     Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())
-}
-
-/// The runtime every async function runs on. napi-rs builds one when the addon is
-/// loaded; ours names its worker count (two: the work is a few sockets and files)
-/// so that building it does not probe cgroups for the CPU count on every `require`,
-/// and so that a 64-core machine does not get 64 idle threads for a queue store.
-#[napi_derive::module_init]
-fn init_runtime() {
-    if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("claude-mem-store")
-        .enable_all()
-        .build()
-    {
-        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
-    }
 }

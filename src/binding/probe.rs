@@ -5,7 +5,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::js_input::{JsInput, Unreadable};
-use super::{Coded, run};
+use super::runtime::promise;
 use crate::error::{ErrorCode, StoreError};
 use crate::options::OptionReader;
 use crate::probe::{self, DEFAULT_PROBE_TIMEOUT, ProbeOptions};
@@ -27,8 +27,13 @@ const FUNCTION: &str = "probeRedisUrl";
     ts_args_type = "url: string, options?: ProbeOptions",
     ts_return_type = "Promise<ProbeReport>"
 )]
-pub async fn probe_redis_url(url: JsInput, options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn probe_redis_url(
+    env: &Env,
+    url: JsInput,
+    options: JsInput,
+    extra: JsInput,
+) -> Result<Object<'_>> {
+    promise(env, async move {
         let url = match url.0 {
             Ok(Some(Value::String(u))) => u,
             Ok(None) => {
@@ -47,7 +52,6 @@ pub async fn probe_redis_url(url: JsInput, options: JsInput, extra: JsInput) -> 
         let options = probe_options(options.as_ref())?;
         probe::probe_url(&url, &options).await
     })
-    .await
 }
 
 fn not_a_url(what: &str) -> StoreError {

@@ -1,7 +1,8 @@
 //! The store's lifecycle functions: ensure, status, stop, detect.
 
 use super::js_input::JsInput;
-use super::{Coded, run, store_settings};
+use super::runtime::promise;
+use super::store_settings;
 use crate::binaries;
 use crate::docker;
 use crate::external;
@@ -35,8 +36,12 @@ use napi_derive::napi;
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
 )]
-pub async fn ensure_queue_store_started(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn ensure_queue_store_started(
+    env: &Env,
+    options: JsInput,
+    extra: JsInput,
+) -> Result<Object<'_>> {
+    promise(env, async move {
         let settings = store_settings("ensureQueueStoreStarted", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::ensure(&settings).await,
@@ -44,7 +49,6 @@ pub async fn ensure_queue_store_started(options: JsInput, extra: JsInput) -> Res
             Mode::External => external::ensure(&settings).await,
         }
     })
-    .await
 }
 
 /// Reports whether the store is running, whose it is and how healthy it is.
@@ -56,8 +60,8 @@ pub async fn ensure_queue_store_started(options: JsInput, extra: JsInput) -> Res
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
 )]
-pub async fn queue_store_status(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
+    promise(env, async move {
         let settings = store_settings("queueStoreStatus", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::status(&settings).await,
@@ -65,7 +69,6 @@ pub async fn queue_store_status(options: JsInput, extra: JsInput) -> Result<Code
             Mode::External => external::status(&settings).await,
         }
     })
-    .await
 }
 
 /// Stops the managed store, but only a server proved to be ours (live pid, matching
@@ -83,8 +86,8 @@ pub async fn queue_store_status(options: JsInput, extra: JsInput) -> Result<Code
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<StopResult>"
 )]
-pub async fn stop_queue_store(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
+    promise(env, async move {
         let settings = store_settings("stopQueueStore", options, extra)?;
         match settings.mode {
             Mode::Managed => managed::stop(&settings).await,
@@ -92,7 +95,6 @@ pub async fn stop_queue_store(options: JsInput, extra: JsInput) -> Result<Coded>
             Mode::External => Ok(external::stop(&settings)),
         }
     })
-    .await
 }
 
 /// Lists the `valkey-server` / `redis-server` binaries on this machine, best first
@@ -102,8 +104,8 @@ pub async fn stop_queue_store(options: JsInput, extra: JsInput) -> Result<Coded>
     ts_args_type = "options?: { dataDir?: string }",
     ts_return_type = "Promise<ServerBinary[]>"
 )]
-pub async fn detect_server_binaries(options: JsInput, extra: JsInput) -> Result<Coded> {
-    run(async move {
+pub fn detect_server_binaries(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
+    promise(env, async move {
         const FUNCTION: &str = "detectServerBinaries";
         extra.nothing(FUNCTION, "one argument (options)")?;
         let options = options.options(FUNCTION)?;
@@ -120,5 +122,4 @@ pub async fn detect_server_binaries(options: JsInput, extra: JsInput) -> Result<
         .await
         .unwrap_or_default())
     })
-    .await
 }

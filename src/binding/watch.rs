@@ -81,7 +81,7 @@ pub fn watch_queue_store(
         })
         .map_err(|_| no_callback())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    napi::bindgen_prelude::spawn(async move {
+    let started = super::runtime::spawn(async move {
         let emit = |event: WatchEvent| {
             if let Ok(v) = serde_json::to_value(event) {
                 on_event.call(v, ThreadsafeFunctionCallMode::NonBlocking);
@@ -92,6 +92,9 @@ pub fn watch_queue_store(
         })
         .await;
     });
+    if !started {
+        return Err(js_error(super::runtime::no_runtime()));
+    }
     Ok(QueueStoreWatcher { stop: Some(stop) })
 }
 

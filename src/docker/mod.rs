@@ -21,7 +21,7 @@ use crate::client::{ClientError, Endpoint};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::health::Health;
 use crate::lock;
-use crate::managed::ownership::{connect_and_info, loopback};
+use crate::managed::ownership::loopback;
 use crate::paths::{StorePaths, create_private_dir};
 use crate::secret;
 use crate::server_info::ServerInfo;
@@ -184,12 +184,10 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         )]));
     };
     let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
-    let (mut client, info) = connect_and_info(&loopback(port, &secret), settings.timeout)
+    let (_, health) = crate::managed::connect_and_check(port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
-    let health = crate::managed::checks(&mut client, port, &secret, settings)
-        .await
-        .map_err(|e| unanswered(&names, port, &e))?;
+    let info = health.info.clone();
     Ok(running_status(
         settings, &paths, &names, &container, port, &secret, &info, health,
     ))

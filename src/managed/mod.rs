@@ -11,13 +11,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::binaries::{self, ServerBinary};
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, Endpoint};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::health;
 use crate::lock;
 use crate::paths::StorePaths;
 use crate::pidfile::{self, PidFile, PidRecord};
-use crate::probe;
+use crate::probe::{self, Login};
 use crate::process;
 use crate::secret;
 use crate::server_info::ServerInfo;
@@ -142,6 +142,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     let status = running_status(
         settings,
         &paths,
+        &secret,
         &running.record,
         &running.info,
         Some(health),
@@ -303,7 +304,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
             let health = checks(&mut client, record.port, &secret, settings)
                 .await
                 .ok();
-            let mut status = running_status(settings, &paths, &record, &info, health);
+            let mut status = running_status(settings, &paths, &secret, &record, &info, health);
             status.notices.push(format!(
                 "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
             ));
@@ -325,6 +326,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
             Ok(running_status(
                 settings,
                 &paths,
+                &secret,
                 &record,
                 &info,
                 Some(health),
@@ -468,13 +470,45 @@ pub(crate) async fn checks(
     secret: &str,
     settings: &Settings,
 ) -> std::result::Result<health::Health, ClientError> {
+    own_checks(client, &loopback(port, secret), settings, Login::Done).await
+}
+
+/// Connects to our store on `port` and runs its checks, with `AUTH` sent in the
+/// checks' pipeline rather than on a round trip of its own: status and a warm
+/// ensure are mostly this call.
+pub(crate) async fn connect_and_check(
+    port: u16,
+    secret: &str,
+    settings: &Settings,
+) -> std::result::Result<(Client, health::Health), ClientError> {
+    let deadline = std::time::Instant::now() + settings.timeout;
     let endpoint = loopback(port, secret);
+    let anonymous = Endpoint {
+        password: None,
+        ..endpoint.clone()
+    };
+    let mut client = Client::connect(&anonymous, settings.timeout).await?;
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let settings = Settings {
+        timeout: left,
+        ..settings.clone()
+    };
+    let health = own_checks(&mut client, &endpoint, &settings, Login::InPipeline).await?;
+    Ok((client, health))
+}
+
+async fn own_checks(
+    client: &mut Client,
+    endpoint: &Endpoint,
+    settings: &Settings,
+    login: Login,
+) -> std::result::Result<health::Health, ClientError> {
     let target = Target {
-        endpoint: &endpoint,
+        endpoint,
         ca_pem: None,
     };
     let deadline = std::time::Instant::now() + settings.timeout;
-    probe::own_store_checks(client, &target, &settings.prefix, deadline).await
+    probe::own_store_checks(client, &target, &settings.prefix, deadline, login).await
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
@@ -522,15 +556,12 @@ fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
 fn running_status(
     settings: &Settings,
     paths: &StorePaths,
+    secret: &str,
     record: &PidRecord,
     info: &ServerInfo,
     health: Option<health::Health>,
 ) -> QueueStoreStatus {
-    let secret = secret::load(&paths.secret_file)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let endpoint = loopback(record.port, &secret);
+    let endpoint = loopback(record.port, secret);
     let (url, redacted) = endpoint_urls(&endpoint);
     let (checks, persistence, policy) = match health {
         Some(h) => (h.checks, h.persistence, h.policy),

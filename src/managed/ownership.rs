@@ -107,14 +107,9 @@ async fn verify_as(
         None => connect_and_server_info(&endpoint, timeout)
             .await
             .map(|(client, info)| (client, info, None)),
-        Some(settings) => {
-            async {
-                let mut client = Client::connect(&endpoint, timeout).await?;
-                let health = super::checks(&mut client, record.port, secret, settings).await?;
-                Ok((client, health.info.clone(), Some(Box::new(health))))
-            }
+        Some(settings) => super::connect_and_check(record.port, secret, settings)
             .await
-        }
+            .map(|(client, health)| (client, health.info.clone(), Some(Box::new(health)))),
     };
     match answered {
         Ok((client, info, health)) => {
