@@ -535,6 +535,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn auth_opens_the_pipeline_only_with_a_password() {
+        let endpoint = Endpoint {
+            host: "127.0.0.1".into(),
+            port: 1,
+            username: Some("worker".into()),
+            password: Some("s3cret".into()),
+            db: 0,
+            tls: false,
+        };
+        let mut pipe = redis::pipe();
+        assert_eq!(add_auth(&mut pipe, &endpoint), 1);
+        assert_eq!(
+            pipe.get_packed_pipeline(),
+            b"*3\r\n$4\r\nAUTH\r\n$6\r\nworker\r\n$6\r\ns3cret\r\n"
+        );
+        let anonymous = Endpoint {
+            password: None,
+            ..endpoint
+        };
+        let mut pipe = redis::pipe();
+        assert_eq!(add_auth(&mut pipe, &anonymous), 0);
+        assert!(pipe.get_packed_pipeline().is_empty());
+    }
+
+    #[test]
     fn hash_tags_follow_redis_rules() {
         for tagged in ["{claude-mem}", "{q}:x", "a{b}c", "{a}{b}", "x{y}"] {
             assert!(is_hash_tagged(tagged), "{tagged}");
