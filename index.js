@@ -28,6 +28,8 @@ function linuxLibc() {
     return readFileSync('/usr/bin/ldd', 'utf8').includes('musl') ? 'musl' : 'gnu'
   } catch {
     // No ldd (a slim container): Node's report names the glibc it runs on, if any.
+    // Without the network part, which can take seconds to gather.
+    if (process.report) process.report.excludeNetwork = true
     const header = process.report && process.report.getReport().header
     return header && header.glibcVersionRuntime ? 'gnu' : 'musl'
   }

@@ -83,7 +83,8 @@ fn classify(e: redis::RedisError) -> ClientError {
     ClientError::Other(text)
 }
 
-/// An open, authenticated connection.
+/// An open, authenticated connection. Clones share it (redis-rs multiplexes them).
+#[derive(Clone)]
 pub struct Client {
     conn: MultiplexedConnection,
     timeout: Duration,

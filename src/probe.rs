@@ -255,24 +255,19 @@ pub async fn server_checks(
 /// status run them every time. A server that turns out to be a cluster (it never is
 /// with our config) gets the general path, which routes the smoke test.
 ///
-/// With `Login::InPipeline`, `client` was connected without credentials and the
-/// pipeline starts with `AUTH` (from `target`): connecting then costs no round trip
-/// of its own. A refused `AUTH` is `ClientError::Auth`, as it is when connecting.
+/// `client` must already be authenticated: `AUTH` is never sent inside this pipeline,
+/// because a server without a password answers it with an error and then runs the
+/// rest, smoke-test writes included, on a server that is not ours.
 pub async fn own_store_checks(
     client: &mut Client,
     target: &Target<'_>,
     prefix: &str,
     deadline: Instant,
-    login: Login,
 ) -> ClientResult<Health> {
     let left = || deadline.saturating_duration_since(Instant::now());
     client.set_timeout(left());
     let plan = smoke::Plan::new(prefix);
     let mut pipe = redis::pipe();
-    let auth_replies = match login {
-        Login::Done => 0,
-        Login::InPipeline => add_auth(&mut pipe, target.endpoint),
-    };
     health::add_commands(&mut pipe);
     plan.add_to(&mut pipe);
     let replies = match client.pipeline(&pipe).await {
@@ -283,17 +278,6 @@ pub async fn own_store_checks(
             return Err(e);
         }
     };
-    let (auth, replies) = replies.split_at(auth_replies.min(replies.len()));
-    if let Some(redis::Value::ServerError(refused)) = auth.first() {
-        // Nothing after a refused AUTH ran (every command got NOAUTH). Any refusal
-        // is about credentials (AUTH runs even while loading), including a server
-        // with no password at all: either way it is not our store.
-        return Err(ClientError::Auth(format!(
-            "{} {}",
-            refused.code(),
-            refused.details().unwrap_or_default()
-        )));
-    }
     let (health_replies, smoke_replies) = replies.split_at(health::COMMANDS.min(replies.len()));
     let mut health = health::evaluate(health_replies);
     if health.cluster {
@@ -305,29 +289,6 @@ pub async fn own_store_checks(
         health.checks.extend(plan.evaluate(smoke_replies));
     }
     Ok(health)
-}
-
-/// How a connection for `own_store_checks` is authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Login {
-    /// While connecting (or not needed).
-    Done,
-    /// By an `AUTH` at the head of the checks' pipeline.
-    InPipeline,
-}
-
-/// Appends `AUTH [user] password` when `endpoint` has a password; how many replies
-/// that adds (0 or 1).
-fn add_auth(pipe: &mut redis::Pipeline, endpoint: &Endpoint) -> usize {
-    let Some(password) = &endpoint.password else {
-        return 0;
-    };
-    let auth = pipe.cmd("AUTH");
-    if let Some(user) = &endpoint.username {
-        auth.arg(user);
-    }
-    auth.arg(password);
-    1
 }
 
 /// Whether `prefix` puts every key of a queue in one cluster slot: Redis hashes
@@ -533,31 +494,6 @@ fn scrub(detail: &str, endpoint: &Endpoint) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auth_opens_the_pipeline_only_with_a_password() {
-        let endpoint = Endpoint {
-            host: "127.0.0.1".into(),
-            port: 1,
-            username: Some("worker".into()),
-            password: Some("s3cret".into()),
-            db: 0,
-            tls: false,
-        };
-        let mut pipe = redis::pipe();
-        assert_eq!(add_auth(&mut pipe, &endpoint), 1);
-        assert_eq!(
-            pipe.get_packed_pipeline(),
-            b"*3\r\n$4\r\nAUTH\r\n$6\r\nworker\r\n$6\r\ns3cret\r\n"
-        );
-        let anonymous = Endpoint {
-            password: None,
-            ..endpoint
-        };
-        let mut pipe = redis::pipe();
-        assert_eq!(add_auth(&mut pipe, &anonymous), 0);
-        assert!(pipe.get_packed_pipeline().is_empty());
-    }
 
     #[test]
     fn hash_tags_follow_redis_rules() {

@@ -103,7 +103,7 @@ pub async fn resolve(
         detail: binary_detail,
     });
     let platform = Platform::detect();
-    let plan = install::plan::plan(&platform, &install::plan::query_candidate);
+    let plan = install::plan::plan_off_worker(&platform).await;
 
     if req.interactive {
         return Ok(prompt(steps, working_url, binary, plan));

@@ -63,20 +63,14 @@ pub fn plan_install(env: &Env, options: JsInput, extra: JsInput) -> Result<Objec
         let options = options.options("planInstall")?;
         let reader = OptionReader::new("planInstall", options.as_ref(), &["method"])?;
         let method = parse_method("planInstall", reader.string("method")?)?;
-        tokio::task::spawn_blocking(move || {
-            let platform = Platform::detect();
-            match method {
-                Method::Package(m) => plan::manager_plan(
-                    &platform,
-                    m,
-                    &plan::query_candidate,
-                    plan::download_plan(&platform),
-                ),
-                _ => plan::plan(&platform, &plan::query_candidate),
+        let platform = Platform::detect();
+        Ok(match method {
+            Method::Package(m) => {
+                let download = plan::download_plan(&platform);
+                plan::manager_plan_off_worker(&platform, m, download).await
             }
+            _ => plan::plan_off_worker(&platform).await,
         })
-        .await
-        .map_err(|_| StoreError::new(ErrorCode::Internal, "planning failed; please report this."))
     })
 }
 

@@ -35,7 +35,8 @@ fn runtime() -> Option<&'static tokio::runtime::Runtime> {
             // never hand off to each other (with two workers the idle one steals the
             // driver task, and every reply crosses threads: about 0.15 ms of a
             // 0.5 ms status). Blocking work (unpacking, `--version` runs, package
-            // queries) goes to the blocking pool, so it never stalls the worker.
+            // queries) must go to the blocking pool (`spawn_blocking`), or it would
+            // stall the worker and with it every other call and the watcher.
             // Naming the count also skips tokio's probing of cgroups for CPUs, and
             // keeps a 64-core machine from getting 64 idle threads for a queue store.
             tokio::runtime::Builder::new_multi_thread()
@@ -80,12 +81,16 @@ where
         deferred.resolve(settle_with(Err(no_runtime())));
         return Ok(promise);
     };
+    // Everything that could panic (the work, dropping it, serializing its result)
+    // happens inside `CatchUnwind`, so the deferred is always settled.
+    let work = async move {
+        work.await.and_then(|v| {
+            serde_json::to_value(v).map_err(|e| StoreError::new(ErrorCode::Internal, e.to_string()))
+        })
+    };
     rt.spawn(async move {
         let result = match CatchUnwind(Box::pin(work)).await {
-            Ok(result) => result.and_then(|v| {
-                serde_json::to_value(v)
-                    .map_err(|e| StoreError::new(ErrorCode::Internal, e.to_string()))
-            }),
+            Ok(result) => result,
             Err(()) => Err(StoreError::new(
                 ErrorCode::Internal,
                 "claude-mem-store hit an internal error (a panic). Please report it with the steps that led here.",

@@ -86,10 +86,9 @@ pub async fn install(
     platform: &Platform,
     progress: &Progress,
 ) -> Result<InstallResult> {
-    let query = plan::query_candidate;
     let chosen = match req.method {
         Method::Auto => {
-            let p = plan::plan(platform, &query);
+            let p = plan::plan_off_worker(platform).await;
             match (p.method, PackageManager::parse(p.method)) {
                 ("download", _) => (Method::Download, p),
                 (_, Some(m)) => (Method::Package(m), p),
@@ -114,11 +113,11 @@ pub async fn install(
             }
             (
                 Method::Package(m),
-                plan::manager_plan(platform, m, &query, None),
+                plan::manager_plan_off_worker(platform, m, None).await,
             )
         }
         Method::Download => {
-            let p = plan::plan(platform, &query);
+            let p = plan::plan_off_worker(platform).await;
             (Method::Download, p)
         }
     };

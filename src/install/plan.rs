@@ -107,6 +107,32 @@ pub fn plan(platform: &Platform, query: CandidateQuery<'_>) -> InstallPlan {
     }
 }
 
+/// `plan` with the real package-index queries, on tokio's blocking pool: a query runs
+/// a package manager for up to `QUERY_TIMEOUT`, which must never stall the runtime's
+/// one worker (and with it every other call and the watcher). A panic there goes on
+/// as a panic here, which the binding turns into `E_INTERNAL`.
+pub async fn plan_off_worker(platform: &Platform) -> InstallPlan {
+    let platform = platform.clone();
+    off_worker(move || plan(&platform, &query_candidate)).await
+}
+
+/// `manager_plan` with the real queries, on the blocking pool (see `plan_off_worker`).
+pub async fn manager_plan_off_worker(
+    platform: &Platform,
+    m: PackageManager,
+    download: Option<DownloadPlan>,
+) -> InstallPlan {
+    let platform = platform.clone();
+    off_worker(move || manager_plan(&platform, m, &query_candidate, download)).await
+}
+
+async fn off_worker(work: impl FnOnce() -> InstallPlan + Send + 'static) -> InstallPlan {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(plan) => plan,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// The plan for one manager (an explicit `method`, or the platform's first).
 pub fn manager_plan(
     platform: &Platform,

@@ -2,6 +2,7 @@
 //! started, adopted, checked and stopped only by claude-mem (design.md, "Managed
 //! sidecar rules").
 
+mod connections;
 pub mod ownership;
 pub mod start;
 pub mod stop;
@@ -11,13 +12,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::binaries::{self, ServerBinary};
-use crate::client::{Client, ClientError, Endpoint};
+use crate::client::{Client, ClientError};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::health;
 use crate::lock;
 use crate::paths::StorePaths;
 use crate::pidfile::{self, PidFile, PidRecord};
-use crate::probe::{self, Login};
+use crate::probe;
 use crate::process;
 use crate::secret;
 use crate::server_info::ServerInfo;
@@ -110,7 +111,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     let mut running = match running {
         Some(r) => r,
         None => {
-            let binary = choose_binary(settings)?;
+            let binary = choose_binary(settings).await?;
             let s = start::start(&paths, &binary, settings.port, &secret, settings.timeout).await?;
             notices.extend(s.load_warnings);
             Running {
@@ -252,13 +253,19 @@ async fn adopt_orphan(
     }))
 }
 
-fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
+/// On tokio's blocking pool: a binary not in the cache is asked for `--version`,
+/// which must not stall the runtime's one worker.
+async fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
     let path_var = std::env::var_os("PATH");
-    binaries::choose(
-        settings.binary.as_deref(),
-        &settings.data_dir,
-        path_var.as_deref(),
-    )
+    let explicit = settings.binary.clone();
+    let data_dir = settings.data_dir.clone();
+    let chosen = tokio::task::spawn_blocking(move || {
+        binaries::choose(explicit.as_deref(), &data_dir, path_var.as_deref())
+    });
+    match chosen.await {
+        Ok(result) => result,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
 }
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
@@ -470,45 +477,45 @@ pub(crate) async fn checks(
     secret: &str,
     settings: &Settings,
 ) -> std::result::Result<health::Health, ClientError> {
-    own_checks(client, &loopback(port, secret), settings, Login::Done).await
+    let endpoint = loopback(port, secret);
+    let target = Target {
+        endpoint: &endpoint,
+        ca_pem: None,
+    };
+    let deadline = std::time::Instant::now() + settings.timeout;
+    probe::own_store_checks(client, &target, &settings.prefix, deadline).await
 }
 
-/// Connects to our store on `port` and runs its checks, with `AUTH` sent in the
-/// checks' pipeline rather than on a round trip of its own: status and a warm
-/// ensure are mostly this call.
+/// Connects to our store on `port` and runs its checks. The connection of the last
+/// call is reused while it works (`connections`); a new one authenticates while
+/// connecting, so nothing is sent to a server that refuses our password.
 pub(crate) async fn connect_and_check(
     port: u16,
     secret: &str,
     settings: &Settings,
 ) -> std::result::Result<(Client, health::Health), ClientError> {
-    let deadline = std::time::Instant::now() + settings.timeout;
-    let endpoint = loopback(port, secret);
-    let anonymous = Endpoint {
-        password: None,
-        ..endpoint.clone()
-    };
-    let mut client = Client::connect(&anonymous, settings.timeout).await?;
-    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let started = std::time::Instant::now();
+    if let Some(mut client) = connections::take(port, secret) {
+        match checks(&mut client, port, secret, settings).await {
+            Ok(health) => {
+                connections::keep(port, secret, &client);
+                return Ok((client, health));
+            }
+            // Hung, not gone: a new connection would only wait as long again.
+            Err(ClientError::Timeout) => return Err(ClientError::Timeout),
+            // Closed (the store was restarted or stopped): connect afresh below.
+            Err(_) => {}
+        }
+    }
+    let left = |settings: &Settings| settings.timeout.saturating_sub(started.elapsed());
+    let mut client = Client::connect(&loopback(port, secret), left(settings)).await?;
     let settings = Settings {
-        timeout: left,
+        timeout: left(settings),
         ..settings.clone()
     };
-    let health = own_checks(&mut client, &endpoint, &settings, Login::InPipeline).await?;
+    let health = checks(&mut client, port, secret, &settings).await?;
+    connections::keep(port, secret, &client);
     Ok((client, health))
-}
-
-async fn own_checks(
-    client: &mut Client,
-    endpoint: &Endpoint,
-    settings: &Settings,
-    login: Login,
-) -> std::result::Result<health::Health, ClientError> {
-    let target = Target {
-        endpoint,
-        ca_pem: None,
-    };
-    let deadline = std::time::Instant::now() + settings.timeout;
-    probe::own_store_checks(client, &target, &settings.prefix, deadline, login).await
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
