@@ -58,6 +58,18 @@ impl std::fmt::Display for ClientError {
     }
 }
 
+impl ClientError {
+    /// The stable code of a store that did not answer this way.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        use crate::error::ErrorCode;
+        match self {
+            ClientError::Timeout => ErrorCode::Timeout,
+            ClientError::Auth(_) => ErrorCode::Auth,
+            _ => ErrorCode::Unreachable,
+        }
+    }
+}
+
 pub type ClientResult<T> = std::result::Result<T, ClientError>;
 
 fn classify(e: redis::RedisError) -> ClientError {

@@ -5,6 +5,7 @@
 
 pub mod binaries;
 pub mod binary_cache;
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod docker;

@@ -260,13 +260,8 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
 }
 
 fn unanswered(names: &Names, port: u16, e: &ClientError) -> StoreError {
-    let code = match e {
-        ClientError::Timeout => ErrorCode::Timeout,
-        ClientError::Auth(_) => ErrorCode::Auth,
-        _ => ErrorCode::Unreachable,
-    };
     StoreError::new(
-        code,
+        e.code(),
         format!(
             "the Docker store (container {}) on 127.0.0.1:{port} did not answer: {e}. \
              `docker logs {}` shows what it is doing; ensureQueueStoreStarted() repairs a container \

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::manifest::{Manifest, preferred_distro, valkey_arch};
 use super::platform::{PackageManager, Platform};
 use crate::binaries::Flavor;
+use crate::blocking::off_worker;
 
 /// How long a local package-index query may take (apt-cache, pacman -Si, apk search).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -109,8 +110,7 @@ pub fn plan(platform: &Platform, query: CandidateQuery<'_>) -> InstallPlan {
 
 /// `plan` with the real package-index queries, on tokio's blocking pool: a query runs
 /// a package manager for up to `QUERY_TIMEOUT`, which must never stall the runtime's
-/// one worker (and with it every other call and the watcher). A panic there goes on
-/// as a panic here, which the binding turns into `E_INTERNAL`.
+/// one worker (and with it every other call and the watcher).
 pub async fn plan_off_worker(platform: &Platform) -> InstallPlan {
     let platform = platform.clone();
     off_worker(move || plan(&platform, &query_candidate)).await
@@ -124,13 +124,6 @@ pub async fn manager_plan_off_worker(
 ) -> InstallPlan {
     let platform = platform.clone();
     off_worker(move || manager_plan(&platform, m, &query_candidate, download)).await
-}
-
-async fn off_worker(work: impl FnOnce() -> InstallPlan + Send + 'static) -> InstallPlan {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(plan) => plan,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
 }
 
 /// The plan for one manager (an explicit `method`, or the platform's first).

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::binaries::{self, ServerBinary};
+use crate::blocking::off_worker;
 use crate::client::{Client, ClientError};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::health;
@@ -259,13 +260,7 @@ async fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
     let path_var = std::env::var_os("PATH");
     let explicit = settings.binary.clone();
     let data_dir = settings.data_dir.clone();
-    let chosen = tokio::task::spawn_blocking(move || {
-        binaries::choose(explicit.as_deref(), &data_dir, path_var.as_deref())
-    });
-    match chosen.await {
-        Ok(result) => result,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+    off_worker(move || binaries::choose(explicit.as_deref(), &data_dir, path_var.as_deref())).await
 }
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
@@ -519,13 +514,8 @@ pub(crate) async fn connect_and_check(
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
-    let code = match e {
-        ClientError::Timeout => ErrorCode::Timeout,
-        ClientError::Auth(_) => ErrorCode::Auth,
-        _ => ErrorCode::Unreachable,
-    };
     StoreError::new(
-        code,
+        e.code(),
         format!(
             "the store (pid {}) on port {} did not answer: {e}. It may be stopped (kill -CONT {}) or overloaded; \
              stopQueueStore() (or `npx claude-mem-store down`) stops it.",
