@@ -3,13 +3,12 @@
 //! the start token and the server's `run_id` must match too (see `ownership`).
 
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
-use crate::settings_file::write_replacing_volatile;
+use crate::settings_file::{read_capped, write_replacing_volatile};
 
 /// A real pid file is ~300 bytes; we never read more than this.
 const MAX_PID_FILE_BYTES: u64 = 64 * 1024;
@@ -44,17 +43,10 @@ pub enum PidFile {
 }
 
 pub fn read(path: &Path) -> Result<PidFile> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PidFile::Absent),
-        Err(e) => return Err(StoreError::io("read", path, &e)),
-    };
-    // Room for a typical file up front: one read() instead of a growing series.
-    let mut bytes = Vec::with_capacity(4096);
-    file.take(MAX_PID_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| StoreError::io("read", path, &e))?;
-    Ok(parse(&bytes))
+    Ok(match read_capped(path, MAX_PID_FILE_BYTES)? {
+        Some(bytes) => parse(&bytes),
+        None => PidFile::Absent,
+    })
 }
 
 pub fn parse(bytes: &[u8]) -> PidFile {

@@ -29,25 +29,15 @@ pub struct SettingsFile {
 impl SettingsFile {
     /// Reads `path`. Absent → empty. Not a JSON object → `E_BAD_SETTINGS`.
     pub fn load(path: &Path) -> Result<SettingsFile> {
-        let mut file = match fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(SettingsFile {
-                    path: path.to_path_buf(),
-                    values: Map::new(),
-                    existed: false,
-                    ends_with_newline: true,
-                });
-            }
-            Err(e) => return Err(StoreError::io("read", path, &e)),
-        };
-        // Room for a typical file up front: one read() instead of a growing series.
-        let mut bytes = Vec::with_capacity(4096);
-        (&mut file)
-            .take(MAX_SETTINGS_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| StoreError::io("read", path, &e))?;
-        Self::parse(path, &bytes)
+        match read_capped(path, MAX_SETTINGS_BYTES)? {
+            Some(bytes) => Self::parse(path, &bytes),
+            None => Ok(SettingsFile {
+                path: path.to_path_buf(),
+                values: Map::new(),
+                existed: false,
+                ends_with_newline: true,
+            }),
+        }
     }
 
     /// Parses the bytes of a settings file read from `path` (named in errors).
@@ -167,6 +157,22 @@ fn existing_mode(path: &Path) -> Option<u32> {
 #[cfg(not(unix))]
 fn existing_mode(_path: &Path) -> Option<u32> {
     None
+}
+
+/// Reads at most `limit + 1` bytes of `path` (one more than allowed, so the caller
+/// can tell a file that is too large); `None` when there is no such file.
+pub fn read_capped(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io("read", path, &e)),
+    };
+    // Room for a typical file up front: one read() instead of a growing series.
+    let mut bytes = Vec::with_capacity(4096);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::io("read", path, &e))?;
+    Ok(Some(bytes))
 }
 
 /// Writes `bytes` to a temp file beside `path`, syncs it, then renames it over
