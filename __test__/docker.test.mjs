@@ -250,6 +250,7 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
     CLAUDE_MEM_REDIS_MODE: 'docker',
     CLAUDE_MEM_REDIS_HOST: '127.0.0.1',
     CLAUDE_MEM_REDIS_PORT: String(port),
+    CLAUDE_MEM_REDIS_URL: s.url,
   })
 
   // The queue works over the published port with the returned connection.

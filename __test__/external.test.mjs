@@ -90,8 +90,13 @@ test('missing and malformed URLs', async (t) => {
   const env = process.env.CLAUDE_MEM_REDIS_URL
   delete process.env.CLAUDE_MEM_REDIS_URL
   t.after(() => { if (env !== undefined) process.env.CLAUDE_MEM_REDIS_URL = env })
-  const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ mode: 'external', dataDir }), 'E_BAD_SETTINGS')
-  assert.match(err.message, /CLAUDE_MEM_REDIS_URL=redis:\/\/host:port/)
+  // No URL means what it means to claude-mem: HOST:PORT, no password. Nothing
+  // listens there: E_UNREACHABLE, saying what to run next.
+  const port = await freePort()
+  const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ mode: 'external', dataDir, port }), 'E_UNREACHABLE')
+  assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${port}`))
+  assert.match(err.message, /npx claude-mem install/)
+  assert.match(err.message, /mode: 'managed'/)
   await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ mode: 'external', dataDir, url: 'redis://:pw@host:99999' }), 'E_BAD_URL')
   await rejectsWithCode(assert, addon.queueStoreStatus({ mode: 'external', dataDir, url: 'http://x' }), 'E_BAD_URL')
   // stop never fails for a bad URL: it does nothing either way.

@@ -475,7 +475,7 @@ test('uninstall: stops the store, removes what it wrote, keeps redis/data and ev
   assert.ok(fs.existsSync(path.join(dataDir, 'logs', 'worker-2026-11-26.log')), "claude-mem's own log kept")
   const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
   assert.deepEqual(settings, { CLAUDE_MEM_MODEL: 'x', CLAUDE_MEM_WORKER_PORT: 37777 })
-  assert.deepEqual(r.settingsKeysRemoved.sort(), ['CLAUDE_MEM_REDIS_HOST', 'CLAUDE_MEM_REDIS_MODE', 'CLAUDE_MEM_REDIS_PORT'])
+  assert.deepEqual(r.settingsKeysRemoved.sort(), ['CLAUDE_MEM_REDIS_HOST', 'CLAUDE_MEM_REDIS_MODE', 'CLAUDE_MEM_REDIS_PORT', 'CLAUDE_MEM_REDIS_URL'])
 
   // The kept data is really the queue's: a new store finds the key again.
   const again = await addon.ensureQueueStoreStarted({ dataDir })

@@ -53,13 +53,16 @@ for (const { flavor, bin } of FLAVORS) {
       const argv = fs.readFileSync(`/proc/${s.pid}/cmdline`, 'utf8')
       assert.ok(!argv.includes(s.connection.password), 'password not in argv')
 
-      // settings.json: mode, host and the allocated port persisted.
+      // settings.json: mode, host, the allocated port, and the URL with the
+      // password that claude-mem's own runtime connects with; so it is 0600.
       const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
       assert.deepEqual(settings, {
         CLAUDE_MEM_REDIS_MODE: 'managed',
         CLAUDE_MEM_REDIS_HOST: '127.0.0.1',
         CLAUDE_MEM_REDIS_PORT: String(s.connection.port),
+        CLAUDE_MEM_REDIS_URL: s.url,
       })
+      assert.equal(mode(path.join(dataDir, 'settings.json')), 0o600)
 
       // The connection works for a real client as it is.
       const c = clientFor(t, s)

@@ -1,5 +1,7 @@
 //! External mode: a server the user runs (Redis, Valkey, Dragonfly, a cloud
-//! service, a cluster), given as `CLAUDE_MEM_REDIS_URL`. claude-mem validates it
+//! service, a cluster), given as `CLAUDE_MEM_REDIS_URL` — or, with the URL empty,
+//! at `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT` with no password, which is what
+//! claude-mem's own runtime connects to then. claude-mem validates it
 //! with the probe and never starts, stops or writes to anything but the smoke
 //! test's own keys. A URL that fails is an error naming the failing check and its
 //! fix: there is no silent fallback to a managed store (claude-mem's rule: fail
@@ -10,38 +12,51 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::paths::StorePaths;
 use crate::probe::{self, ProbeOptions, ProbeReport};
 use crate::redis_url;
-use crate::settings::{KEY_URL, Settings};
+use crate::settings::{KEY_HOST, KEY_PORT, KEY_URL, Settings};
 use crate::status::{
     ConnectionOptions, QueueStoreStatus, ServerDescription, StatusPaths, StopResult, endpoint_urls,
 };
 
 /// Probes the URL (smoke test included) and fails loudly if it is not usable.
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
-    let (endpoint, report) = probe_configured(settings).await?;
+    let (address, report) = probe_configured(settings).await?;
     if let Some(failed) = report.first_failure() {
         let code = failed
             .code
             .and_then(ErrorCode::from_code)
             .unwrap_or(ErrorCode::Unreachable);
+        let next = match address.from {
+            AddressFrom::Url => format!(
+                "claude-mem does not fall back to a managed store: fix the server or {KEY_URL}, or switch to \
+                 CLAUDE_MEM_REDIS_MODE=managed."
+            ),
+            // claude-mem's seeded defaults (mode external, empty URL) land here on
+            // every machine that never chose a queue store.
+            AddressFrom::HostPort => format!(
+                "{KEY_URL} is empty, so this is {KEY_HOST}:{KEY_PORT} with no password, as claude-mem's runtime \
+                 connects. To have claude-mem run its own private store, run the installer \
+                 (`npx claude-mem install`, which calls resolveQueueStore()) or ensureQueueStoreStarted({{ mode: 'managed' }}); \
+                 to use a server of yours, start it there or set {KEY_URL}."
+            ),
+        };
         return Err(StoreError::new(
             code,
             format!(
-                "the external Redis at {} failed its {} check: {} claude-mem does not fall back to a \
-                 managed store: fix the server or {KEY_URL}, or switch to CLAUDE_MEM_REDIS_MODE=managed.",
+                "the external Redis at {} failed its {} check: {} {next}",
                 report.redacted_url,
                 failed.name,
                 sentence(&failed.detail)
             ),
         ));
     }
-    Ok(status_from(settings, &endpoint, report))
+    Ok(status_from(settings, &address, report))
 }
 
 /// Probes the URL and reports what it found; a failing server is a status with
 /// failing checks, not an error. Starts nothing.
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
-    let (endpoint, report) = probe_configured(settings).await?;
-    Ok(status_from(settings, &endpoint, report))
+    let (address, report) = probe_configured(settings).await?;
+    Ok(status_from(settings, &address, report))
 }
 
 /// Stops nothing: an external server belongs to whoever runs it.
@@ -61,17 +76,56 @@ pub fn stop(settings: &Settings) -> StopResult {
     }
 }
 
-async fn probe_configured(settings: &Settings) -> Result<(Endpoint, ProbeReport)> {
-    let url = settings.url.as_deref().ok_or_else(|| {
-        StoreError::new(
+/// Where external mode's server is, as claude-mem's runtime finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AddressFrom {
+    /// `CLAUDE_MEM_REDIS_URL`.
+    Url,
+    /// The URL is empty: `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT`, no password.
+    HostPort,
+}
+
+struct Address {
+    endpoint: Endpoint,
+    from: AddressFrom,
+}
+
+/// claude-mem's default port for an external Redis.
+const DEFAULT_EXTERNAL_PORT: u16 = 6379;
+
+fn configured_address(settings: &Settings) -> Result<Address> {
+    if let Some(url) = settings.url.as_deref() {
+        return Ok(Address {
+            endpoint: redis_url::parse(url)?,
+            from: AddressFrom::Url,
+        });
+    }
+    if settings.own_url {
+        return Err(StoreError::new(
             ErrorCode::BadSettings,
             format!(
-                "mode external needs the server's URL. Set {KEY_URL}=redis://host:port (rediss:// for TLS, \
-                 redis://user:password@host:port with credentials) or pass {{ url }}."
+                "mode is external, but {KEY_URL} is this data dir's own managed store (written by \
+                 ensureQueueStoreStarted), not a server of yours. Use mode managed (or docker) for that store, \
+                 or set {KEY_URL} to your server's redis:// or rediss:// URL."
             ),
-        )
-    })?;
-    let endpoint = redis_url::parse(url)?;
+        ));
+    }
+    let host = settings.host.trim_start_matches('[').trim_end_matches(']');
+    Ok(Address {
+        endpoint: Endpoint {
+            host: host.to_string(),
+            port: settings.port.map_or(DEFAULT_EXTERNAL_PORT, |p| p.port),
+            username: None,
+            password: None,
+            db: 0,
+            tls: false,
+        },
+        from: AddressFrom::HostPort,
+    })
+}
+
+async fn probe_configured(settings: &Settings) -> Result<(Address, ProbeReport)> {
+    let address = configured_address(settings)?;
     let ca_pem = match &settings.ca_file {
         Some(path) => Some(probe::load_ca_file(path, ErrorCode::BadSettings)?),
         None => None,
@@ -82,11 +136,12 @@ async fn probe_configured(settings: &Settings) -> Result<(Endpoint, ProbeReport)
         prefix: settings.prefix.clone(),
         ca_pem,
     };
-    let report = probe::probe(&endpoint, &options).await;
-    Ok((endpoint, report))
+    let report = probe::probe(&address.endpoint, &options).await;
+    Ok((address, report))
 }
 
-fn status_from(settings: &Settings, endpoint: &Endpoint, report: ProbeReport) -> QueueStoreStatus {
+fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> QueueStoreStatus {
+    let endpoint = &address.endpoint;
     let (url, redacted) = endpoint_urls(endpoint);
     let answered = report.checks.iter().any(|c| c.name == "ping" && c.ok);
     let mut notices = Vec::new();
@@ -117,6 +172,10 @@ fn status_from(settings: &Settings, endpoint: &Endpoint, report: ProbeReport) ->
         checks: report.checks,
         port_moved: None,
         container: None,
+        address_from: Some(match address.from {
+            AddressFrom::Url => "url",
+            AddressFrom::HostPort => "hostPort",
+        }),
         notices,
     }
 }

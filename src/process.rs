@@ -1,8 +1,16 @@
 //! Processes: is a pid alive, when did it start (the start token that tells a
 //! recycled pid from ours), signalling, and spawning the sidecar in its own session.
+//!
+//! A sidecar this process spawned stays its child until it exits, and an exited
+//! child lingers as a `<defunct>` zombie until its parent collects it. So every
+//! spawned server is remembered here, and collected the moment anything sees it
+//! dead: a long-lived worker that starts, stops and restarts the store never
+//! accumulates zombies. Only our own spawned servers are ever waited for, never a
+//! child Node (libuv) started, whose exit status belongs to Node.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 
 use crate::error::{ErrorCode, Result, StoreError};
 
@@ -26,7 +34,15 @@ pub fn is_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists and may be signalled.
     let exists = unsafe { libc::kill(raw, 0) } == 0
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    exists && !is_zombie(pid)
+    if exists && is_zombie(pid) {
+        // Dead; if it is a server we spawned, collect it now. A multi-threaded
+        // server's main thread shows as a zombie while its other threads are still
+        // exiting, and cannot be collected until they have: until then it counts as
+        // alive, so that whoever waits for it to exit waits to collect it too.
+        reap_exited_children();
+        return still_spawned(pid);
+    }
+    exists
 }
 
 #[cfg(target_os = "linux")]
@@ -157,21 +173,27 @@ pub fn signal(_pid: u32, _signal: Signal) -> bool {
     false
 }
 
-/// Collects `pid` if it is an exited child of this process, so that it does not
-/// linger as a zombie (a sidecar started by this process that later stops or dies).
-#[cfg(unix)]
-pub fn reap_if_child(pid: u32) {
-    if let Ok(raw) = libc::pid_t::try_from(pid) {
-        let mut status = 0;
-        // SAFETY: WNOHANG never blocks; ECHILD for a non-child is harmless.
-        unsafe {
-            libc::waitpid(raw, &mut status, libc::WNOHANG);
-        }
-    }
+/// The servers this process spawned and has not yet collected.
+static SPAWNED: Mutex<Vec<Child>> = Mutex::new(Vec::new());
+
+/// Whether `pid` is a server this process spawned and has not yet collected.
+fn still_spawned(pid: u32) -> bool {
+    SPAWNED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|child| child.id() == pid)
 }
 
-#[cfg(not(unix))]
-pub fn reap_if_child(_pid: u32) {}
+/// Collects every server this process spawned that has exited, so none lingers
+/// as a zombie. Cheap (one `waitpid(WNOHANG)` per server still running).
+pub fn reap_exited_children() {
+    let mut spawned = SPAWNED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Err: already collected elsewhere (ECHILD): nothing left to wait for either.
+    spawned.retain_mut(|child| matches!(child.try_wait(), Ok(None)));
+}
 
 /// Starts `binary <config>` detached from us: its own session (no terminal signals
 /// from ours), stdin closed, stdout and stderr appended to `log`. It outlives the
@@ -217,9 +239,14 @@ pub fn spawn_server(binary: &Path, config: &Path, log: &Path) -> Result<u32> {
             ),
         )
     })?;
-    // Dropping the handle neither waits for nor kills the server; `reap_if_child`
-    // collects it later if it exits while we are still running.
-    Ok(child.id())
+    // Kept (never killed on drop): `reap_exited_children` collects it once it exits
+    // while we are still running.
+    let pid = child.id();
+    SPAWNED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(child);
+    Ok(pid)
 }
 
 #[cfg(test)]
@@ -246,19 +273,21 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    // The zombie is the point of the test; `reap_if_child` collects it.
-    #[allow(clippy::zombie_processes)]
-    fn exited_child_is_not_alive_even_as_a_zombie() {
-        let child = Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        // Wait (bounded) until it has exited; it stays a zombie because we do not reap.
+    fn a_spawned_server_that_exits_is_collected_not_left_a_zombie() {
+        let dir = std::env::temp_dir().join(format!("cms-reap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // `true <config>` exits at once: a stand-in for a server that dies.
+        let pid =
+            spawn_server(Path::new("/bin/true"), &dir.join("conf"), &dir.join("log")).unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while is_alive(pid) && std::time::Instant::now() < deadline {
             std::thread::yield_now();
         }
         assert!(!is_alive(pid));
-        reap_if_child(pid);
+        // Seeing it dead collected it: no /proc entry is left (a zombie keeps one).
+        assert!(!Path::new(&format!("/proc/{pid}")).exists() || !cfg!(target_os = "linux"));
         assert_eq!(start_token(pid), None);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[cfg(unix)]

@@ -38,6 +38,13 @@ pub struct Choice {
 pub struct Resolution {
     /// `external` | `managed` | `install` | `fail` | `prompt` (interactive).
     pub decision: &'static str,
+    /// The mode to start the store in: pass it to ensureQueueStoreStarted({ mode })
+    /// (`external`, or `managed` after a managed or install decision). claude-mem's
+    /// first boot writes `CLAUDE_MEM_REDIS_MODE=external` to settings.json as a
+    /// default, so a bare ensure would not follow the decision until one ensure has
+    /// saved the mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<&'static str>,
     pub reason: String,
     /// What was checked, in order.
     pub steps: Vec<Step>,
@@ -74,6 +81,15 @@ pub async fn resolve(
     let mut steps = Vec::new();
     let mut working_url: Option<(String, String)> = None;
     match settings.url.as_deref() {
+        // Written by an earlier ensure for claude-mem's runtime: not a server of
+        // the user's, so never probed as one or chosen as external.
+        None if settings.own_url => steps.push(Step {
+            name: "url",
+            ok: false,
+            detail: "CLAUDE_MEM_REDIS_URL is this data dir's own managed store (saved by ensureQueueStoreStarted), \
+                     not an external server"
+                .into(),
+        }),
         None => steps.push(Step {
             name: "url",
             ok: false,
@@ -110,6 +126,11 @@ pub async fn resolve(
     }
     let empty = |decision: &'static str, reason: String, steps: Vec<Step>| Resolution {
         decision,
+        mode: match decision {
+            "external" => Some("external"),
+            "managed" | "install" => Some("managed"),
+            _ => None,
+        },
         reason,
         steps,
         url: None,
@@ -136,7 +157,7 @@ pub async fn resolve(
     if let Some(b) = binary {
         return Ok(Resolution {
             reason: format!(
-                "{} {} is installed at {}: claude-mem manages it as a private sidecar (call ensureQueueStoreStarted()).",
+                "{} {} is installed at {}: claude-mem manages it as a private sidecar (call ensureQueueStoreStarted({{ mode: 'managed' }})).",
                 b.flavor.as_str(),
                 b.version,
                 b.path.display()
@@ -170,7 +191,7 @@ pub async fn resolve(
         };
         return Ok(Resolution {
             reason: format!(
-                "no server was found and installRedis was given, so one was installed with {} ({}); claude-mem manages it (call ensureQueueStoreStarted()).",
+                "no server was found and installRedis was given, so one was installed with {} ({}); claude-mem manages it (call ensureQueueStoreStarted({{ mode: 'managed' }})).",
                 result.method, result.reason
             ),
             binary,
@@ -240,6 +261,7 @@ fn prompt(
     ];
     Resolution {
         decision: "prompt",
+        mode: None,
         reason: "interactive: claude-mem asks the user; nothing was decided or installed".into(),
         steps,
         url: working_url.as_ref().map(|(u, _)| u.clone()),

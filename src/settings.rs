@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::options::OptionReader;
+use crate::paths::StorePaths;
+use crate::secret;
 use crate::settings_file::SettingsFile;
 
 pub const KEY_DATA_DIR: &str = "CLAUDE_MEM_DATA_DIR";
@@ -25,6 +27,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 const MAX_TIMEOUT_MS: u64 = 10 * 60 * 1000;
 /// The port every other Redis on the machine uses; ours never does.
 pub const GLOBAL_REDIS_PORT: u16 = 6379;
+/// claude-mem's default mode, which its first boot writes to settings.json. With
+/// an empty URL it means `HOST:PORT` (default 127.0.0.1:6379), no password.
+pub const CLAUDE_MEM_DEFAULT_MODE: Mode = Mode::External;
 
 /// The options every store function accepts (`StoreOptions` in index.d.ts).
 pub const STORE_OPTION_KEYS: &[&str] = &[
@@ -118,6 +123,15 @@ pub struct Settings {
     pub url: Option<String>,
     pub host: String,
     pub port: Option<PortSetting>,
+    /// Managed/docker: settings.json held `CLAUDE_MEM_REDIS_PORT=6379`, which
+    /// claude-mem ≥ 13 writes on first boot as its default for an external Redis.
+    /// It is not a private port anyone chose, so `port` is `None` (one is allocated
+    /// and saved) and ensure says so in a notice.
+    pub seeded_port_ignored: bool,
+    /// `CLAUDE_MEM_REDIS_URL` named this data dir's own store (the URL ensure
+    /// writes, with our generated password): it is not a user's server, so `url`
+    /// is `None`, and it is never probed or reported as an external one.
+    pub own_url: bool,
     pub binary: Option<PathBuf>,
     pub prefix: String,
     pub timeout: Duration,
@@ -139,8 +153,7 @@ pub fn process_env() -> Env {
 
 impl Settings {
     pub fn resolve(options: &StoreOptions, env: &Env) -> Result<Settings> {
-        let data_dir = resolve_data_dir(options.data_dir.as_deref(), env)?;
-        let file = SettingsFile::load(&data_dir.join("settings.json"))?;
+        let (data_dir, file) = resolve_data_dir_and_file(options.data_dir.as_deref(), env)?;
         let pick = |option: &Option<String>, key: &str| -> Result<Option<(String, Source)>> {
             if let Some(v) = option.as_ref().filter(|v| !v.is_empty()) {
                 return Ok(Some((v.clone(), Source::Option)));
@@ -162,7 +175,13 @@ impl Settings {
                 ))
             })?,
         };
-        let url = pick(&options.url, KEY_URL)?.map(|(v, _)| v);
+        let mut url = pick(&options.url, KEY_URL)?.map(|(v, _)| v);
+        let own_url = url
+            .as_deref()
+            .is_some_and(|u| names_own_store(u, &data_dir));
+        if own_url {
+            url = None;
+        }
         let host = match pick(&options.host, KEY_HOST)? {
             None => (DEFAULT_HOST.to_string(), Source::Default),
             Some((v, source)) => (v, source),
@@ -176,8 +195,27 @@ impl Settings {
                 mode.as_str()
             )));
         }
+        let mut seeded_port_ignored = false;
         let port = match pick(&options.port, KEY_PORT)? {
             None => None,
+            // The default claude-mem wrote, not a private port anyone chose.
+            Some((v, Source::SettingsFile))
+                if mode != Mode::External && v.trim() == GLOBAL_REDIS_PORT.to_string() =>
+            {
+                seeded_port_ignored = true;
+                None
+            }
+            // Someone else's server: any TCP port, 6379 included.
+            Some((v, source)) if mode == Mode::External => Some(PortSetting {
+                port: parse_external_port(&v).ok_or_else(|| {
+                    bad_setting(format!(
+                        "{} is '{}', which is not a port. Use a whole number from 1 to 65535.",
+                        describe(KEY_PORT, source),
+                        short(&v)
+                    ))
+                })?,
+                source,
+            }),
             Some((v, source)) => Some(PortSetting {
                 port: parse_port(&v).ok_or_else(|| {
                     bad_setting(format!(
@@ -229,6 +267,8 @@ impl Settings {
             url,
             host: host.0,
             port,
+            seeded_port_ignored,
+            own_url,
             binary,
             prefix,
             timeout,
@@ -239,21 +279,104 @@ impl Settings {
 }
 
 impl Settings {
-    /// Saves the mode, host and (unless the caller chose it explicitly) the port of
-    /// a store this call started or adopted. settings.json is read again here, under
-    /// the store lock, so that keys written since `resolve` are kept.
-    pub fn persist_store(&self, port: u16) -> Result<()> {
+    /// Saves what claude-mem's own runtime needs to reach a store this call
+    /// started or adopted: the mode, host, port (unless the caller chose it
+    /// explicitly), and `CLAUDE_MEM_REDIS_URL` with the generated password —
+    /// claude-mem builds BullMQ's connection from settings alone, and without the
+    /// URL it would connect to `HOST:PORT` with no password and get `NOAUTH`. The
+    /// file then holds a secret, so it is made 0600. A URL of someone else's server
+    /// is never overwritten (that would lose the user's setting): a notice says
+    /// claude-mem will connect there instead. settings.json is read again here,
+    /// under the store lock, so that keys written since `resolve` are kept.
+    /// Returns notices for the status.
+    pub fn persist_store(&self, port: u16, secret: &str) -> Result<Vec<String>> {
         let mut file = SettingsFile::load(self.file.path())?;
+        let mut notices = Vec::new();
         let mut updates = vec![
             (KEY_MODE, self.mode.as_str().to_string()),
             (KEY_HOST, self.host.clone()),
         ];
         if !self.port.is_some_and(|p| p.is_explicit()) {
             updates.push((KEY_PORT, port.to_string()));
+            if self.seeded_port_ignored {
+                notices.push(format!(
+                    "{KEY_PORT}=6379 in {} is claude-mem's default for an external Redis, not a private port: \
+                     the {} store uses port {port} and saved it there",
+                    self.file.path().display(),
+                    self.mode.as_str()
+                ));
+            }
         }
-        file.update(&updates)?;
-        Ok(())
+        match file.get(KEY_URL)? {
+            Some(url) if !is_own_store_url(&url, secret) => notices.push(format!(
+                "{KEY_URL} in {} names another server, so claude-mem's runtime connects there, not to this store; \
+                 it was left as it is. Set it to \"\" to use this store.",
+                self.file.path().display()
+            )),
+            _ => updates.push((KEY_URL, own_store_url(secret, port))),
+        }
+        file.update_private(&updates)?;
+        Ok(notices)
     }
+}
+
+/// The URL of our own store on `port`, as saved in settings.json for claude-mem.
+pub fn own_store_url(secret: &str, port: u16) -> String {
+    format!("redis://:{secret}@{DEFAULT_HOST}:{port}")
+}
+
+/// Whether `url` is [`own_store_url`] for `secret` (on any port: it may have moved).
+/// The generated password is 256 random bits, so nobody else's URL carries it.
+pub fn is_own_store_url(url: &str, secret: &str) -> bool {
+    url.trim()
+        .strip_prefix(&format!("redis://:{secret}@{DEFAULT_HOST}:"))
+        .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Whether `url` names the store of `data_dir` (its saved password is in it).
+fn names_own_store(url: &str, data_dir: &Path) -> bool {
+    // Cheap test first: only a URL shaped like ours makes us read the secret.
+    if !url.trim().starts_with("redis://:") {
+        return false;
+    }
+    let secret_file = StorePaths::new(data_dir).secret_file;
+    matches!(secret::load(&secret_file), Ok(Some(secret)) if is_own_store_url(url, &secret))
+}
+
+/// The data dir and its settings.json. Like claude-mem (`resolveDataDir` in its
+/// `src/shared/paths.ts`), with neither the option nor `CLAUDE_MEM_DATA_DIR` set,
+/// `~/.claude-mem/settings.json` may move the data dir elsewhere with its own
+/// `CLAUDE_MEM_DATA_DIR` key; then that dir's settings.json is the one used.
+fn resolve_data_dir_and_file(option: Option<&str>, env: &Env) -> Result<(PathBuf, SettingsFile)> {
+    let chosen = option.is_some_and(|v| !v.is_empty())
+        || env.get(KEY_DATA_DIR).is_some_and(|v| !v.is_empty());
+    let dir = resolve_data_dir(option, env)?;
+    let file = SettingsFile::load(&dir.join("settings.json"))?;
+    if chosen {
+        return Ok((dir, file));
+    }
+    let Some(raw) = file.get(KEY_DATA_DIR)? else {
+        return Ok((dir, file));
+    };
+    let moved = expand_home(&raw, env).ok_or_else(|| {
+        bad_setting(format!(
+            "{} is '{}'; it must be an absolute path (for example ~/.claude-mem).",
+            describe_source(KEY_DATA_DIR, Source::SettingsFile, file.path()),
+            short(&raw)
+        ))
+    })?;
+    if moved == dir {
+        return Ok((dir, file));
+    }
+    if moved.exists() && !moved.is_dir() {
+        return Err(bad_setting(format!(
+            "{} is '{}', which is a file, not a directory. Point it at a directory.",
+            describe_source(KEY_DATA_DIR, Source::SettingsFile, file.path()),
+            short(&raw)
+        )));
+    }
+    let file = SettingsFile::load(&moved.join("settings.json"))?;
+    Ok((moved, file))
 }
 
 fn resolve_data_dir(option: Option<&str>, env: &Env) -> Result<PathBuf> {
@@ -329,6 +452,15 @@ pub fn parse_port(v: &str) -> Option<u16> {
         .contains(&n)
         .then_some(n as u16)
         .filter(|p| *p != GLOBAL_REDIS_PORT)
+}
+
+/// A port of someone else's server (external mode): any TCP port.
+pub fn parse_external_port(v: &str) -> Option<u16> {
+    let v = v.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) || v.len() > 5 {
+        return None;
+    }
+    v.parse::<u16>().ok().filter(|p| *p != 0)
 }
 
 pub fn parse_timeout(v: &str) -> Option<Duration> {
@@ -530,6 +662,198 @@ mod tests {
         ] {
             assert_eq!(parse_port(bad), None, "{bad}");
         }
+    }
+
+    /// What claude-mem ≥ 13 writes on first boot (the keys that matter here).
+    const SEEDED: &str = r#"{
+  "CLAUDE_MEM_MODEL": "claude-haiku-4-5-20251001",
+  "CLAUDE_MEM_WORKER_PORT": "37700",
+  "CLAUDE_MEM_QUEUE_ENGINE": "sqlite",
+  "CLAUDE_MEM_REDIS_URL": "",
+  "CLAUDE_MEM_REDIS_HOST": "127.0.0.1",
+  "CLAUDE_MEM_REDIS_PORT": "6379",
+  "CLAUDE_MEM_REDIS_MODE": "external",
+  "CLAUDE_MEM_QUEUE_REDIS_PREFIX": "claude_mem_37700"
+}
+"#;
+
+    #[test]
+    fn claude_mems_seeded_defaults_are_not_errors() {
+        let d = tmpdir("seeded");
+        fs::write(d.join("settings.json"), SEEDED).unwrap();
+        // As claude-mem means them: external, HOST:PORT 127.0.0.1:6379, no URL.
+        let s = Settings::resolve(&StoreOptions::default(), &env_with(&d, &[])).unwrap();
+        assert_eq!(s.mode, Mode::External);
+        assert_eq!(s.url, None);
+        assert_eq!(s.port.unwrap().port, 6379);
+        assert!(!s.seeded_port_ignored);
+        // Managed (or docker): the seeded 6379 is "no private port chosen yet".
+        for mode in ["managed", "docker"] {
+            let opts = StoreOptions {
+                mode: Some(mode.into()),
+                ..Default::default()
+            };
+            let s = Settings::resolve(&opts, &env_with(&d, &[])).unwrap();
+            assert_eq!(s.port, None, "{mode}");
+            assert!(s.seeded_port_ignored, "{mode}");
+        }
+        // An explicit 6379 is still refused, as option or environment.
+        let opts = StoreOptions {
+            mode: Some("managed".into()),
+            port: Some("6379".into()),
+            ..Default::default()
+        };
+        let e = Settings::resolve(&opts, &env_with(&d, &[])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadSettings);
+        let env = env_with(&d, &[(KEY_MODE, "managed"), (KEY_PORT, "6379")]);
+        let e = Settings::resolve(&StoreOptions::default(), &env).unwrap_err();
+        assert!(e.message.contains("environment"), "{}", e.message);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_bad_port_in_settings_json_stays_an_error_and_the_file_untouched() {
+        let d = tmpdir("seeded-bad");
+        for bad in ["abc", "0", "65536", "80"] {
+            let text = SEEDED.replace("\"6379\"", &format!("\"{bad}\""));
+            fs::write(d.join("settings.json"), &text).unwrap();
+            let opts = StoreOptions {
+                mode: Some("managed".into()),
+                ..Default::default()
+            };
+            let e = Settings::resolve(&opts, &env_with(&d, &[])).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadSettings, "{bad}");
+            assert!(e.message.contains(KEY_PORT) && e.message.contains("settings.json"));
+            assert_eq!(fs::read_to_string(d.join("settings.json")).unwrap(), text);
+        }
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn persist_store_writes_what_claude_mems_reader_needs_and_keeps_the_rest() {
+        let d = tmpdir("persist");
+        let file = d.join("settings.json");
+        fs::write(&file, SEEDED).unwrap();
+        let opts = StoreOptions {
+            mode: Some("managed".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&opts, &env_with(&d, &[])).unwrap();
+        let secret = "ab".repeat(32);
+        fs::create_dir_all(d.join("redis")).unwrap();
+        fs::write(d.join("redis").join("secret"), &secret).unwrap();
+        let notices = s.persist_store(23456, &secret).unwrap();
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.contains("6379") && n.contains("23456")),
+            "{notices:?}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v[KEY_MODE], "managed");
+        assert_eq!(v[KEY_PORT], "23456");
+        assert_eq!(v[KEY_HOST], "127.0.0.1");
+        assert_eq!(v[KEY_URL], format!("redis://:{secret}@127.0.0.1:23456"));
+        assert_eq!(v["CLAUDE_MEM_QUEUE_ENGINE"], "sqlite", "never flipped");
+        assert_eq!(v["CLAUDE_MEM_QUEUE_REDIS_PREFIX"], "claude_mem_37700");
+        assert_eq!(v.as_object().unwrap().len(), 8);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        // Next time the URL is recognised as ours: not a user's server.
+        let s = Settings::resolve(&StoreOptions::default(), &env_with(&d, &[])).unwrap();
+        assert_eq!(s.mode, Mode::Managed);
+        assert_eq!(s.url, None);
+        assert!(s.own_url);
+        assert_eq!(s.port.unwrap().port, 23456);
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_users_url_is_never_overwritten() {
+        let d = tmpdir("user-url");
+        let file = d.join("settings.json");
+        fs::write(
+            &file,
+            r#"{"CLAUDE_MEM_REDIS_URL":"redis://:theirs@10.0.0.5:6379"}"#,
+        )
+        .unwrap();
+        let opts = StoreOptions {
+            mode: Some("managed".into()),
+            ..Default::default()
+        };
+        let s = Settings::resolve(&opts, &env_with(&d, &[])).unwrap();
+        assert!(!s.own_url);
+        let notices = s.persist_store(23457, &"cd".repeat(32)).unwrap();
+        assert!(
+            notices.iter().any(|n| n.contains("another server")),
+            "{notices:?}"
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(v[KEY_URL], "redis://:theirs@10.0.0.5:6379");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn own_store_urls_are_told_apart() {
+        let secret = "0f".repeat(32);
+        assert!(is_own_store_url(&own_store_url(&secret, 20001), &secret));
+        assert!(is_own_store_url(
+            &format!("redis://:{secret}@127.0.0.1:31999"),
+            &secret
+        ));
+        for other in [
+            format!("redis://:{secret}@10.0.0.1:20001"),
+            format!("redis://user:{secret}@127.0.0.1:20001"),
+            format!("rediss://:{secret}@127.0.0.1:20001"),
+            format!("redis://:{secret}@127.0.0.1:20001/2"),
+            format!("redis://:{secret}@127.0.0.1:"),
+            "redis://:other@127.0.0.1:20001".to_string(),
+        ] {
+            assert!(!is_own_store_url(&other, &secret), "{other}");
+        }
+    }
+
+    #[test]
+    fn external_ports_may_be_any_tcp_port() {
+        assert_eq!(parse_external_port("6379"), Some(6379));
+        assert_eq!(parse_external_port("80"), Some(80));
+        for bad in ["0", "65536", "", "x", "-1"] {
+            assert_eq!(parse_external_port(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn claude_mems_data_dir_pointer_in_the_default_settings_is_followed() {
+        let home = tmpdir("home");
+        let moved = home.join("elsewhere");
+        fs::create_dir_all(home.join(".claude-mem")).unwrap();
+        fs::write(
+            home.join(".claude-mem").join("settings.json"),
+            format!(r#"{{"CLAUDE_MEM_DATA_DIR":"{}"}}"#, moved.display()),
+        )
+        .unwrap();
+        let mut env = Env::new();
+        env.insert("HOME".into(), home.display().to_string());
+        let s = Settings::resolve(&StoreOptions::default(), &env).unwrap();
+        assert_eq!(s.data_dir, moved);
+        assert_eq!(s.file.path(), moved.join("settings.json"));
+        // claude-mem's seeded value (its own default dir) changes nothing.
+        fs::write(
+            home.join(".claude-mem").join("settings.json"),
+            r#"{"CLAUDE_MEM_DATA_DIR":"~/.claude-mem"}"#,
+        )
+        .unwrap();
+        let s = Settings::resolve(&StoreOptions::default(), &env).unwrap();
+        assert_eq!(s.data_dir, home.join(".claude-mem"));
+        fs::remove_dir_all(home).unwrap();
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! We read it, and we add or update only our own `CLAUDE_MEM_REDIS_*` keys. Every
 //! other key, the key order and the 2-space layout are kept; a write goes to a temp
 //! file that is renamed over the original, so a crash never leaves half a file. A
-//! file we cannot understand is never written.
+//! file we cannot understand is never written. It is read as claude-mem reads it
+//! (`SettingsDefaultsManager.loadFromFile` and `atomic-json.ts`): a leading UTF-8
+//! BOM is ignored, the legacy `{"env": {…}}` layout holds the keys under `env`,
+//! and a symlinked settings.json is written through to the file it points at.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -17,10 +20,17 @@ use crate::error::{ErrorCode, Result, StoreError};
 /// claude-mem's settings are a few hundred bytes; anything this large is not them.
 const MAX_SETTINGS_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The mode of a settings.json that holds a password: readable by its owner only.
+const PRIVATE_MODE: u32 = 0o600;
+
 #[derive(Debug, Clone)]
 pub struct SettingsFile {
     path: PathBuf,
-    values: Map<String, Value>,
+    /// The whole JSON object as read (in the legacy layout, `env` is a placeholder
+    /// here: its object is in `env`, and goes back in its place when written).
+    root: Map<String, Value>,
+    /// The legacy layout's settings: the object under `"env"`.
+    env: Option<Map<String, Value>>,
     /// Whether the file existed when read (an absent file is an empty object).
     existed: bool,
     ends_with_newline: bool,
@@ -31,12 +41,17 @@ impl SettingsFile {
     pub fn load(path: &Path) -> Result<SettingsFile> {
         match read_capped(path, MAX_SETTINGS_BYTES)? {
             Some(bytes) => Self::parse(path, &bytes),
-            None => Ok(SettingsFile {
-                path: path.to_path_buf(),
-                values: Map::new(),
-                existed: false,
-                ends_with_newline: true,
-            }),
+            None => Ok(Self::empty(path, false)),
+        }
+    }
+
+    fn empty(path: &Path, existed: bool) -> SettingsFile {
+        SettingsFile {
+            path: path.to_path_buf(),
+            root: Map::new(),
+            env: None,
+            existed,
+            ends_with_newline: true,
         }
     }
 
@@ -46,23 +61,25 @@ impl SettingsFile {
             return Err(bad_file(path, "is larger than 4 MiB"));
         }
         let text = std::str::from_utf8(bytes).map_err(|_| bad_file(path, "is not UTF-8 text"))?;
+        // Editors on Windows write a BOM; claude-mem strips it (parseJsonWithBom).
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         if text.trim().is_empty() {
             // claude-mem may create the file empty; treat it as no settings yet.
-            return Ok(SettingsFile {
-                path: path.to_path_buf(),
-                values: Map::new(),
-                existed: true,
-                ends_with_newline: true,
-            });
+            return Ok(Self::empty(path, true));
         }
         let value: Value = serde_json::from_str(text)
             .map_err(|e| bad_file(path, &format!("is not valid JSON ({e})")))?;
-        let Value::Object(values) = value else {
+        let Value::Object(mut root) = value else {
             return Err(bad_file(path, "is JSON but not an object of settings"));
+        };
+        let env = match root.get_mut("env") {
+            Some(Value::Object(env)) => Some(std::mem::take(env)),
+            _ => None,
         };
         Ok(SettingsFile {
             path: path.to_path_buf(),
-            values,
+            root,
+            env,
             existed: true,
             ends_with_newline: text.ends_with('\n'),
         })
@@ -72,10 +89,19 @@ impl SettingsFile {
         &self.path
     }
 
+    /// The settings: the whole object, or the one under `env` (legacy layout).
+    fn values(&self) -> &Map<String, Value> {
+        self.env.as_ref().unwrap_or(&self.root)
+    }
+
+    fn values_mut(&mut self) -> &mut Map<String, Value> {
+        self.env.as_mut().unwrap_or(&mut self.root)
+    }
+
     /// A setting as text. Numbers are accepted (a port written as `23456`); any
     /// other JSON type for one of our keys is `E_BAD_SETTINGS`.
     pub fn get(&self, key: &str) -> Result<Option<String>> {
-        match self.values.get(key) {
+        match self.values().get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -91,19 +117,35 @@ impl SettingsFile {
         }
     }
 
-    /// Sets `updates` (key, value) and writes the file if anything changed.
-    /// Returns whether it wrote.
+    /// Sets `updates` (key, value) and writes the file if anything changed,
+    /// keeping its mode. Returns whether it wrote.
     pub fn update(&mut self, updates: &[(&str, String)]) -> Result<bool> {
+        self.update_with_mode(updates, None)
+    }
+
+    /// [`update`](Self::update) for values that include a password: the file is
+    /// made 0600 (also when nothing else changed), and claude-mem, which keeps a
+    /// file's mode when it rewrites it, keeps it 0600.
+    pub fn update_private(&mut self, updates: &[(&str, String)]) -> Result<bool> {
+        let wrote = self.update_with_mode(updates, Some(PRIVATE_MODE))?;
+        if !wrote {
+            restrict_mode(&self.write_target(), PRIVATE_MODE)?;
+        }
+        Ok(wrote)
+    }
+
+    fn update_with_mode(&mut self, updates: &[(&str, String)], mode: Option<u32>) -> Result<bool> {
         let mut changed = false;
+        let values = self.values_mut();
         for (key, value) in updates {
             let new = Value::String(value.clone());
-            if self.values.get(*key) != Some(&new) {
-                self.values.insert((*key).to_string(), new);
+            if values.get(*key) != Some(&new) {
+                values.insert((*key).to_string(), new);
                 changed = true;
             }
         }
         if changed {
-            self.write()?;
+            self.write(mode)?;
         }
         Ok(changed)
     }
@@ -111,28 +153,68 @@ impl SettingsFile {
     /// Removes `keys` and writes the file if any was present.
     pub fn remove(&mut self, keys: &[&str]) -> Result<bool> {
         let mut changed = false;
+        let values = self.values_mut();
         for key in keys {
-            changed |= self.values.shift_remove(*key).is_some();
+            changed |= values.shift_remove(*key).is_some();
         }
         if changed {
-            self.write()?;
+            self.write(None)?;
         }
         Ok(changed)
     }
 
-    fn write(&mut self) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(&self.values)
+    /// The file a write replaces: the target of a symlinked settings.json (as
+    /// claude-mem's writer does), so the link itself survives.
+    fn write_target(&self) -> PathBuf {
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone())
+            }
+            _ => self.path.clone(),
+        }
+    }
+
+    /// Writes the file; `mode` replaces the file's own mode (else it is kept).
+    fn write(&mut self, mode: Option<u32>) -> Result<()> {
+        let whole = match &self.env {
+            Some(env) => {
+                let mut root = self.root.clone();
+                root.insert("env".into(), Value::Object(env.clone()));
+                root
+            }
+            None => self.root.clone(),
+        };
+        let mut text = serde_json::to_string_pretty(&whole)
             .map_err(|e| StoreError::new(ErrorCode::Internal, e.to_string()))?;
         if self.ends_with_newline {
             text.push('\n');
         }
-        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let target = self.write_target();
+        let dir = target.parent().unwrap_or(Path::new("."));
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create", dir, &e))?;
-        let mode = existing_mode(&self.path);
-        write_atomically(&self.path, text.as_bytes(), mode)?;
+        let mode = mode.or_else(|| existing_mode(&target));
+        write_atomically(&target, text.as_bytes(), mode)?;
         self.existed = true;
         Ok(())
     }
+}
+
+/// Takes group and other permissions off `path` if it has any.
+#[cfg(unix)]
+fn restrict_mode(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    match existing_mode(path) {
+        Some(current) if current & !mode != 0 => {
+            fs::set_permissions(path, fs::Permissions::from_mode(mode))
+                .map_err(|e| StoreError::io("set permissions on", path, &e))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_mode(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
 }
 
 fn bad_file(path: &Path, why: &str) -> StoreError {
@@ -347,6 +429,68 @@ mod tests {
         let e = s.get("CLAUDE_MEM_REDIS_PORT").unwrap_err();
         assert_eq!(e.code, ErrorCode::BadSettings);
         assert!(e.message.contains("CLAUDE_MEM_REDIS_PORT"));
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_bom_and_the_legacy_env_layout_are_read_as_claude_mem_reads_them() {
+        let d = tmpdir("bom");
+        let p = d.join("settings.json");
+        fs::write(&p, "\u{feff}{\"CLAUDE_MEM_REDIS_PORT\":\"23456\"}\n").unwrap();
+        let s = SettingsFile::load(&p).unwrap();
+        assert_eq!(
+            s.get("CLAUDE_MEM_REDIS_PORT").unwrap().as_deref(),
+            Some("23456")
+        );
+        fs::write(
+            &p,
+            "{\"env\": {\"CLAUDE_MEM_MODEL\": \"m\"}, \"other\": 1}\n",
+        )
+        .unwrap();
+        let mut s = SettingsFile::load(&p).unwrap();
+        assert_eq!(s.get("CLAUDE_MEM_MODEL").unwrap().as_deref(), Some("m"));
+        s.update(&[("CLAUDE_MEM_REDIS_MODE", "managed".into())])
+            .unwrap();
+        let v: Value = serde_json::from_str(&fs::read_to_string(&p).unwrap()).unwrap();
+        assert_eq!(v["env"]["CLAUDE_MEM_REDIS_MODE"], "managed");
+        assert_eq!(v["env"]["CLAUDE_MEM_MODEL"], "m");
+        assert_eq!(v["other"], 1);
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["env", "other"], "env kept in its place");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_settings_file_is_written_through_and_private_updates_are_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tmpdir("symlink");
+        let real = d.join("real.json");
+        let link = d.join("settings.json");
+        fs::write(&real, "{}").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o644)).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut s = SettingsFile::load(&link).unwrap();
+        s.update_private(&[("K", "v".into())]).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(fs::read_to_string(&real).unwrap().contains("\"K\""));
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Unchanged values still take group/other permissions away.
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o644)).unwrap();
+        let mut s = SettingsFile::load(&link).unwrap();
+        assert!(!s.update_private(&[("K", "v".into())]).unwrap());
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         fs::remove_dir_all(d).unwrap();
     }
 

@@ -221,6 +221,12 @@ pub struct QueueStoreStatus {
     /// Docker mode: the store's container (found by its labels).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<DockerContainer>,
+    /// External mode: where the server's address came from — `url`
+    /// (`CLAUDE_MEM_REDIS_URL`), or `hostPort` (the URL is empty, so, as
+    /// claude-mem's runtime does, `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT`
+    /// with no password).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_from: Option<&'static str>,
 }
 
 /// The Docker-mode store's container.

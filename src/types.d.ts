@@ -15,7 +15,11 @@ export interface StoreOptions {
   dataDir?: string
   /** `CLAUDE_MEM_REDIS_MODE`; default `managed`. */
   mode?: Mode
-  /** `CLAUDE_MEM_REDIS_URL`: the server to use in `external` mode. */
+  /**
+   * `CLAUDE_MEM_REDIS_URL`: the server to use in `external` mode (empty: `host:port`
+   * with no password, as claude-mem's runtime does). The URL a managed or docker
+   * ensure saved for claude-mem is recognised as this data dir's own store.
+   */
   url?: string
   /** `CLAUDE_MEM_REDIS_HOST`; default `127.0.0.1`. The managed store listens on loopback only. */
   host?: string
@@ -23,7 +27,10 @@ export interface StoreOptions {
    * `CLAUDE_MEM_REDIS_PORT`. Managed: allocated once (never 6379, outside the
    * ephemeral range) and persisted to settings.json. An explicit port (this option
    * or the environment) held by another program is `E_PORT_IN_USE`; a persisted
-   * one moves to a free port and the status says why (`portMoved`).
+   * one moves to a free port and the status says why (`portMoved`). A `6379` in
+   * settings.json is claude-mem's seeded default for an external Redis, not a
+   * choice: managed and docker mode then allocate a private port (with a notice).
+   * External mode with an empty `url`: the server's port (default 6379).
    */
   port?: number
   /** An explicit valkey-server / redis-server to run instead of the detected one. */
@@ -119,7 +126,11 @@ export interface QueueStoreStatus {
   /** Set by `ensureQueueStoreStarted`: true when this call started the server, false when it adopted one. */
   started?: boolean
   pid?: number
-  /** `redis://:<password>@127.0.0.1:<port>`: pass to ioredis/BullMQ as is. Secret: do not log it. */
+  /**
+   * `redis://:<password>@127.0.0.1:<port>`: pass to ioredis/BullMQ as is. Secret: do not
+   * log it. Managed and docker ensure also save it as `CLAUDE_MEM_REDIS_URL` in
+   * settings.json (made 0600), which is where claude-mem's own runtime reads it.
+   */
   url?: string
   /** The same URL with the password masked, for logs. */
   redactedUrl?: string
@@ -138,6 +149,13 @@ export interface QueueStoreStatus {
   notices: string[]
   /** `docker` mode: the store's container (absent when there is none). */
   container?: DockerContainer
+  /**
+   * `external` mode: where the server's address came from: `url`
+   * (`CLAUDE_MEM_REDIS_URL`), or `hostPort` — the URL is empty (claude-mem's
+   * seeded default), so, as claude-mem's own runtime does,
+   * `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT` with no password.
+   */
+  addressFrom?: 'url' | 'hostPort'
 }
 
 export interface StopResult {
@@ -379,6 +397,13 @@ export interface ResolutionChoice {
 
 export interface Resolution {
   decision: 'external' | 'managed' | 'install' | 'fail' | 'prompt'
+  /**
+   * The mode to start the store in: call `ensureQueueStoreStarted({ mode })` with it
+   * (`managed` after a managed or install decision). claude-mem's first boot writes
+   * `CLAUDE_MEM_REDIS_MODE=external` to settings.json as a default, so a bare ensure
+   * would not follow the decision until one ensure has saved the mode.
+   */
+  mode?: 'managed' | 'external'
   reason: string
   steps: ResolutionStep[]
   /** external: the working URL (credentials included: do not log it). */

@@ -1,6 +1,7 @@
 //! `uninstallQueueStore()`: stops our store, then removes what claude-mem-store
 //! wrote — config, pid files, secret, lock, its own server logs, downloaded
-//! binaries, and its keys in settings.json — and nothing else. `redis/data` (the
+//! binaries, and its keys in settings.json (the URL only if it is the one ensure
+//! wrote) — and nothing else. `redis/data` (the
 //! queue's AOF/RDB) is kept unless `purgeData`. Says what it removed and kept.
 
 use std::fs;
@@ -13,7 +14,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::managed;
 use crate::paths::StorePaths;
-use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, Mode, Settings};
+use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, KEY_URL, Mode, Settings, is_own_store_url};
 use crate::settings_file::SettingsFile;
 use crate::status::StopResult;
 
@@ -58,6 +59,9 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
     }
     let mut removed = docker_removed;
     let mut kept = Vec::new();
+    // Read before the secret file goes: it tells our URL in settings.json apart
+    // from a user's.
+    let secret = crate::secret::load(&paths.secret_file).ok().flatten();
 
     if held.is_some() {
         for file in [
@@ -112,6 +116,13 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
     // The mode is ours only as ensure wrote it; a user's `external`/`docker` stays.
     if file.get(KEY_MODE).ok().flatten().as_deref() == Some("managed") {
         ours.push(KEY_MODE);
+    }
+    // The URL only if it is the one ensure wrote (with our password): a user's stays.
+    let url = file.get(KEY_URL).ok().flatten();
+    if let (Some(url), Some(secret)) = (url, &secret)
+        && is_own_store_url(&url, secret)
+    {
+        ours.push(KEY_URL);
     }
     let present: Vec<String> = ours
         .iter()

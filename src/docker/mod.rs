@@ -101,10 +101,10 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
         notices: Vec::new(),
     };
     let result = up::bring_up(&mut ctx).await;
-    let notices = std::mem::take(&mut ctx.notices);
+    let mut notices = std::mem::take(&mut ctx.notices);
     let mut up = result?;
 
-    settings.persist_store(up.port)?;
+    notices.extend(settings.persist_store(up.port, &secret)?);
     let health = crate::managed::checks(&mut up.client, up.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
@@ -324,6 +324,7 @@ fn stopped_status(
         port_moved: None,
         notices: Vec::new(),
         container: container.map(|c| describe(c, names)),
+        address_from: None,
     }
 }
 

@@ -51,6 +51,7 @@ struct Running {
 }
 
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+    process::reap_exited_children();
     let paths = StorePaths::new(&settings.data_dir);
     let result = async {
         let _lock = lock_creating(&paths, settings.timeout).await?;
@@ -125,7 +126,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
             }
         }
     };
-    settings.persist_store(running.record.port)?;
+    notices.extend(settings.persist_store(running.record.port, &secret)?);
     let health = match running.health.take() {
         Some(h) => *h,
         None => checks(&mut running.client, running.record.port, &secret, settings)
@@ -264,6 +265,7 @@ async fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
 }
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    process::reap_exited_children();
     let paths = StorePaths::new(&settings.data_dir);
     let not_running = |checks: Vec<Check>| QueueStoreStatus {
         checks,
@@ -359,6 +361,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
 }
 
 pub async fn stop(settings: &Settings) -> Result<StopResult> {
+    process::reap_exited_children();
     let paths = StorePaths::new(&settings.data_dir);
     let nothing = StopResult::nothing;
     if !paths.redis_dir.is_dir() {
@@ -547,6 +550,7 @@ fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
         port_moved: None,
         notices: Vec::new(),
         container: None,
+        address_from: None,
     }
 }
 

@@ -96,7 +96,6 @@ async fn verify_as(
     checks_with: Option<&Settings>,
 ) -> Verdict {
     if !process::is_alive(record.pid) {
-        process::reap_if_child(record.pid);
         return Verdict::Exited;
     }
     if process::start_token(record.pid).as_deref() != Some(record.start_token.as_str()) {

@@ -124,7 +124,7 @@ pub async fn start(
                     Failure::TimedOut(tail) => {
                         // Ours, just spawned: safe to kill.
                         process::signal(pid, Signal::Kill);
-                        process::reap_if_child(pid);
+                        super::stop::wait_exit(pid, Duration::from_secs(2)).await;
                         return Err(StoreError::new(
                             ErrorCode::Timeout,
                             format!(
@@ -231,7 +231,6 @@ async fn wait_ready(
     let mut pause = Duration::from_micros(250);
     loop {
         if !process::is_alive(pid) {
-            process::reap_if_child(pid);
             let tail = log_tail(log);
             return Err(if tail.contains("Address already in use") {
                 Failure::PortTaken

@@ -36,12 +36,12 @@ pub async fn stop_process(
     ))
 }
 
-/// Waits (polling, bounded) until `pid` has exited, collecting it if it is our child.
+/// Waits (polling, bounded) until `pid` has exited; `is_alive` collects it if this
+/// process spawned it.
 pub async fn wait_exit(pid: u32, within: Duration) -> bool {
     let deadline = Instant::now() + within;
     let mut pause = Duration::from_micros(500);
     loop {
-        process::reap_if_child(pid);
         if !process::is_alive(pid) {
             return true;
         }

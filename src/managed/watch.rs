@@ -66,6 +66,7 @@ enum Seen {
 }
 
 fn look(paths: &StorePaths) -> Seen {
+    process::reap_exited_children();
     match pidfile::read(&paths.pid_file) {
         Ok(PidFile::Valid(r)) => {
             let ours = process::is_alive(r.pid)
@@ -73,7 +74,6 @@ fn look(paths: &StorePaths) -> Seen {
             if ours {
                 Seen::Alive(r.pid)
             } else {
-                process::reap_if_child(r.pid);
                 Seen::Dead(r.pid)
             }
         }
