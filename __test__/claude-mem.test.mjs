@@ -196,3 +196,19 @@ test('claude-mem\'s settings.json quirks: a BOM, the legacy {"env": …} layout,
   assert.equal(written.env.CLAUDE_MEM_MODEL, claudeMemDefaults().CLAUDE_MEM_MODEL)
   assert.equal(getRedisQueueConfig(path.join(dataDir, 'settings.json'), {}).connection.port, s.connection.port)
 })
+
+test('`claude-mem-store up` on a claude-mem-seeded data dir starts the managed store, as the installer would', { skip: !bin && 'no server installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const free = await freePort()
+  // The seeded port is taken by a free one so that the test never probes a real 6379.
+  const { file } = seedClaudeMemSettings(dataDir, { CLAUDE_MEM_REDIS_PORT: String(free) })
+  const cli = (args) => execFileSync(process.execPath, [path.join(ROOT, 'cli.js'), ...args, '--data-dir', dataDir], { encoding: 'utf8' })
+  const up = JSON.parse(cli(['up', '--binary', bin, '--json']))
+  track(up.status.pid)
+  assert.equal(up.resolution.decision, 'managed')
+  assert.equal(up.status.mode, 'managed')
+  assert.equal(up.status.running, true)
+  assert.equal(readJson(file).CLAUDE_MEM_REDIS_MODE, 'managed')
+  assert.equal(getRedisQueueConfig(file, {}).connection.port, up.status.connection.port)
+  assert.match(cli(['down']), /stopped the store/)
+})

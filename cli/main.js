@@ -42,7 +42,11 @@ const commands = {
     let mode = opts.mode
     if (!mode) {
       // The configured mode (option > env > settings.json), as the addon resolves it.
-      mode = (await store.queueStoreStatus(opts).catch(() => null))?.mode
+      const configured = await store.queueStoreStatus(opts).catch(() => null)
+      mode = configured?.mode
+      // claude-mem's first boot writes mode external with an empty URL (HOST:PORT,
+      // 127.0.0.1:6379) as a default, not a choice: find the store as its installer does.
+      if (mode === 'external' && configured.addressFrom === 'hostPort') mode = undefined
     }
     let resolution = null
     let status
@@ -60,10 +64,10 @@ const commands = {
           status = await store.ensureQueueStoreStarted({ ...opts, mode: 'external', url: resolution.url })
           break
         case 'managed':
-          status = await store.ensureQueueStoreStarted(opts)
+          status = await store.ensureQueueStoreStarted({ ...opts, mode: 'managed' })
           break
         case 'install':
-          status = await store.ensureQueueStoreStarted({ ...opts, ...(resolution.binary ? { binary: resolution.binary.path } : {}) })
+          status = await store.ensureQueueStoreStarted({ ...opts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) })
           break
         default: {
           const e = new Error(`${resolution.reason}`)
