@@ -60,7 +60,10 @@ const COMMANDS = {
 CLAUDE_MEM_REDIS_URL (or --url) is used as is (external); else a local
 valkey-server/redis-server is run as claude-mem's private sidecar (managed);
 else, only with --install-redis, one is installed first; else it fails with the
-command to run. --mode external|docker skips the resolution and uses that mode.`,
+command to run. --mode external|docker (or a configured docker mode, or external
+mode with a URL) skips the resolution and uses that mode. claude-mem's seeded
+default, external with an empty URL, is no choice: it resolves. A managed or docker
+store saves its mode, port and URL to settings.json for claude-mem's runtime.`,
     options: [
       ...STORE,
       { flag: '--install-redis', key: 'installRedis', bool: true, help: 'Install a server when none is found (see install\'s options)' },
