@@ -77,7 +77,8 @@ export interface ConnectionOptions {
 }
 
 export interface ServerDescription {
-  flavor: 'valkey' | 'redis' | 'dragonfly' | 'unknown'
+  /** `redict` is Redict (a Redis 7.2 fork), managed like Redis. */
+  flavor: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version: string
   /** The server binary (managed mode). */
   binary?: string
@@ -207,7 +208,7 @@ export interface ProbeReport {
   /** The URL with the password masked (the same as `redactedUrl`). */
   url: string
   redactedUrl: string
-  flavor?: 'valkey' | 'redis' | 'dragonfly' | 'unknown'
+  flavor?: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version?: string
   /** Whether the server runs in cluster mode (`cluster_enabled:1`). */
   cluster: boolean
@@ -223,7 +224,7 @@ export interface ProbeReport {
 
 export interface ServerBinary {
   path: string
-  flavor: 'valkey' | 'redis'
+  flavor: 'valkey' | 'redis' | 'redict'
   /** From `--version`, e.g. `8.0.1`. */
   version: string
   /** Where it was found. */
@@ -440,6 +441,8 @@ export type ErrorCode =
   | 'E_UNSAFE_ARCHIVE' | 'E_BINARY_INCOMPATIBLE' | 'E_NEEDS_SUDO' | 'E_NOT_OWNED'
   | 'E_DOCKER_UNAVAILABLE' | 'E_LOCK_TIMEOUT' | 'E_DOWNLOAD_FAILED' | 'E_INSTALL_FAILED'
   | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
+  /** The store's data was written by a server (newer, or another fork) the chosen one cannot read. */
+  | 'E_DATA_INCOMPATIBLE'
   /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
   | 'E_ADDON_UNAVAILABLE'
 

@@ -1,6 +1,7 @@
-//! Finding server binaries: `valkey-server` and `redis-server` on PATH, in the
-//! well-known Homebrew and Linux package paths, and under our own
-//! `bin/valkey/<version>/` downloads. Valkey is preferred.
+//! Finding server binaries: `valkey-server`, `redis-server` and `redict-server` on
+//! PATH, in the well-known Homebrew and Linux package paths, and under our own
+//! `bin/valkey/<version>/` downloads. Valkey is preferred; Redict (a Redis 7.2
+//! fork) is managed like Redis.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,6 +16,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 pub enum Flavor {
     Valkey,
     Redis,
+    Redict,
     Dragonfly,
     Unknown,
 }
@@ -24,6 +26,7 @@ impl Flavor {
         match self {
             Flavor::Valkey => "valkey",
             Flavor::Redis => "redis",
+            Flavor::Redict => "redict",
             Flavor::Dragonfly => "dragonfly",
             Flavor::Unknown => "unknown",
         }
@@ -51,7 +54,7 @@ pub struct ServerBinary {
     pub source: BinarySource,
 }
 
-const NAMES: [&str; 2] = ["valkey-server", "redis-server"];
+const NAMES: [&str; 3] = ["valkey-server", "redis-server", "redict-server"];
 const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
 const SYSTEM_DIRS: [&str; 1] = ["/usr/bin"];
 
@@ -96,22 +99,60 @@ pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<Server
     found
 }
 
-/// The binary to run: the explicit one if given (it must work), else the best found.
+/// The binary to run, and a notice when a better one was passed over: the explicit
+/// one if given (it must work); else `preferred` — the server that last ran the
+/// store's data, which a different or older one may not be able to read — if it
+/// still works; else the best found.
 pub fn choose(
     explicit: Option<&Path>,
+    preferred: Option<&Path>,
     data_dir: &Path,
     path_var: Option<&std::ffi::OsStr>,
-) -> Result<ServerBinary> {
+) -> Result<(ServerBinary, Option<String>)> {
     if let Some(path) = explicit {
         let mut cache = BinaryCache::for_data_dir(data_dir);
         let found = inspect_cached(path, BinarySource::Option, &mut cache);
         cache.save();
-        return found;
+        return found.map(|b| (b, None));
     }
-    detect(data_dir, path_var)
-        .into_iter()
-        .next()
-        .ok_or_else(no_server_binary)
+    let found = detect(data_dir, path_var);
+    let best = found.first().cloned();
+    let remembered = preferred.and_then(|p| {
+        let same = |b: &&ServerBinary| same_file(&b.path, p);
+        found.iter().find(same).cloned().or_else(|| {
+            let mut cache = BinaryCache::for_data_dir(data_dir);
+            let b = inspect_cached(p, BinarySource::Option, &mut cache).ok();
+            cache.save();
+            b
+        })
+    });
+    match (remembered, best) {
+        // A newer server of the same kind can take the data over: say so, never do it
+        // unasked (afterwards the older one may not read the data any more).
+        (Some(r), Some(b))
+            if r.flavor == b.flavor && version_key(&b.version) > version_key(&r.version) =>
+        {
+            let notice = format!(
+                "the store runs {} {} ({}), the server that last ran its data; {} {} is installed too \
+                 ({}). To move the store to it, pass it as the binary option: it reads this data, but \
+                 afterwards the older one may not",
+                r.flavor.as_str(),
+                r.version,
+                r.path.display(),
+                b.flavor.as_str(),
+                b.version,
+                b.path.display()
+            );
+            Ok((r, Some(notice)))
+        }
+        (Some(r), _) => Ok((r, None)),
+        (None, Some(b)) => Ok((b, None)),
+        (None, None) => Err(no_server_binary()),
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || std::fs::canonicalize(a).ok().is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
 }
 
 /// `inspect`, answered from the cache when this exact file was inspected before.
@@ -168,13 +209,16 @@ pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
     })
 }
 
-/// `Valkey server v=8.0.1 sha=…` / `Redis server v=7.0.15 sha=…`.
+/// `Valkey server v=8.0.1 sha=…` / `Redis server v=7.0.15 sha=…` /
+/// `Redict server v=7.3.6 sha=…`.
 pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
     let line = text.lines().find(|l| l.contains(" v="))?;
     let flavor = if line.starts_with("Valkey") {
         Flavor::Valkey
     } else if line.starts_with("Redis") {
         Flavor::Redis
+    } else if line.starts_with("Redict") {
+        Flavor::Redict
     } else {
         return None;
     };
@@ -195,7 +239,8 @@ fn rank(flavor: Flavor) -> u8 {
     match flavor {
         Flavor::Valkey => 0,
         Flavor::Redis => 1,
-        _ => 2,
+        Flavor::Redict => 2,
+        _ => 3,
     }
 }
 
@@ -295,6 +340,10 @@ mod tests {
         assert_eq!(
             parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0"),
             Some((Flavor::Redis, "7.0.15".into()))
+        );
+        assert_eq!(
+            parse_version("Redict server v=7.3.6 sha=00000000:0 malloc=jemalloc-5.3.1 bits=64 build=1"),
+            Some((Flavor::Redict, "7.3.6".into()))
         );
         assert_eq!(parse_version("bash, version 5"), None);
         assert_eq!(parse_version("Redis server v=garbage"), None);

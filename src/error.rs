@@ -35,6 +35,9 @@ pub enum ErrorCode {
     Tls,
     /// The server answered, but the BullMQ smoke test's commands did not work.
     SmokeFailed,
+    /// The store's data was written by a server (newer, or another fork) that the
+    /// server asked to start it cannot read.
+    DataIncompatible,
     Io,
     Internal,
 }
@@ -67,6 +70,7 @@ impl ErrorCode {
         ErrorCode::SmokeFailed,
         ErrorCode::DownloadFailed,
         ErrorCode::InstallFailed,
+        ErrorCode::DataIncompatible,
         ErrorCode::Io,
         ErrorCode::Internal,
     ];
@@ -103,6 +107,7 @@ impl ErrorCode {
             ErrorCode::Unsupported => "E_UNSUPPORTED",
             ErrorCode::Tls => "E_TLS",
             ErrorCode::SmokeFailed => "E_SMOKE_FAILED",
+            ErrorCode::DataIncompatible => "E_DATA_INCOMPATIBLE",
             ErrorCode::Io => "E_IO",
             ErrorCode::Internal => "E_INTERNAL",
         }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod external;
 pub mod health;
 pub mod install;
+pub mod last_server;
 pub mod lock;
 pub mod managed;
 pub mod options;

@@ -14,6 +14,9 @@ pub struct StorePaths {
     pub config_file: PathBuf,
     /// `redis/data/`: the AOF and RDB. 0700. Never removed without `purgeData`.
     pub server_data_dir: PathBuf,
+    /// `redis/data/claude-mem-server.json`: which server last ran this data (kept
+    /// with it, so it goes only when the data does).
+    pub last_server_file: PathBuf,
     pub pid_file: PathBuf,
     pub lock_file: PathBuf,
     pub secret_file: PathBuf,
@@ -34,6 +37,7 @@ impl StorePaths {
             settings_file: data_dir.join("settings.json"),
             config_file: redis_dir.join("redis.conf"),
             server_data_dir: redis_dir.join("data"),
+            last_server_file: redis_dir.join("data").join("claude-mem-server.json"),
             pid_file: redis_dir.join("redis.pid"),
             lock_file: redis_dir.join("store.lock"),
             secret_file: redis_dir.join("secret"),

@@ -34,6 +34,9 @@ impl ServerInfo {
             (Flavor::Valkey, v.clone())
         } else if fields.get("server_name").map(String::as_str) == Some("valkey") {
             (Flavor::Valkey, get("redis_version"))
+        } else if let Some(v) = fields.get("redict_version") {
+            // Redict also reports `redis_version:7.2.4`, the Redis it forked from.
+            (Flavor::Redict, v.clone())
         } else if let Some(v) = fields.get("dragonfly_version") {
             (Flavor::Dragonfly, v.trim_start_matches("df-v").to_string())
         } else if let Some(v) = fields.get("redis_version") {
@@ -78,6 +81,15 @@ mod tests {
             (i.flavor, i.version.as_str()),
             (Flavor::Dragonfly, "1.21.2")
         );
+
+        // Redict 7.3.6 (Debian sid), as it answers: no server_name line.
+        let redict = "# Server\r\nredict_version:7.3.6\r\nredict_git_sha1:00000000\r\nredict_mode:standalone\r\nredis_version:7.2.4\r\nprocess_id:7\r\n";
+        let i = ServerInfo::from_info(&parse_info(redict));
+        assert_eq!((i.flavor, i.version.as_str()), (Flavor::Redict, "7.3.6"));
+        // Redis 8 has no server_name line either: redis_version alone says it.
+        let redis8 = "# Server\r\nredis_version:8.6.3\r\nredis_mode:standalone\r\n";
+        let i = ServerInfo::from_info(&parse_info(redis8));
+        assert_eq!((i.flavor, i.version.as_str()), (Flavor::Redis, "8.6.3"));
 
         let i = ServerInfo::from_info(&parse_info("garbage"));
         assert_eq!(i.flavor, Flavor::Unknown);

@@ -16,6 +16,7 @@ use crate::blocking::off_worker;
 use crate::client::{Client, ClientError};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::health;
+use crate::last_server::{self, LastServer};
 use crate::lock;
 use crate::paths::StorePaths;
 use crate::pidfile::{self, PidFile, PidRecord};
@@ -113,8 +114,19 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     let mut running = match running {
         Some(r) => r,
         None => {
-            let binary = choose_binary(settings).await?;
-            let s = start::start(&paths, &binary, settings.port, &secret, settings.timeout).await?;
+            let last = last_server::read(&paths);
+            let (binary, passed_over) = choose_binary(settings, last.as_ref()).await?;
+            notices.extend(passed_over);
+            let s = start::start(
+                &paths,
+                &binary,
+                settings.port,
+                &secret,
+                settings.timeout,
+                last.as_ref(),
+            )
+            .await?;
+            last_server::write(&paths, &binary)?;
             notices.extend(s.load_warnings);
             Running {
                 record: s.record,
@@ -255,13 +267,28 @@ async fn adopt_orphan(
     }))
 }
 
-/// On tokio's blocking pool: a binary not in the cache is asked for `--version`,
-/// which must not stall the runtime's one worker.
-async fn choose_binary(settings: &Settings) -> Result<ServerBinary> {
+/// The binary to start (preferring the one that last ran the data) and a notice
+/// when a newer one was passed over. On tokio's blocking pool: a binary not in the
+/// cache is asked for `--version`, which must not stall the runtime's one worker.
+async fn choose_binary(
+    settings: &Settings,
+    last: Option<&LastServer>,
+) -> Result<(ServerBinary, Option<String>)> {
     let path_var = std::env::var_os("PATH");
     let explicit = settings.binary.clone();
+    let preferred = last
+        .and_then(last_server::still_installed)
+        .map(PathBuf::from);
     let data_dir = settings.data_dir.clone();
-    off_worker(move || binaries::choose(explicit.as_deref(), &data_dir, path_var.as_deref())).await
+    off_worker(move || {
+        binaries::choose(
+            explicit.as_deref(),
+            preferred.as_deref(),
+            &data_dir,
+            path_var.as_deref(),
+        )
+    })
+    .await
 }
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {

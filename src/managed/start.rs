@@ -6,6 +6,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::binaries::ServerBinary;
+use crate::last_server::{self, LastServer};
 use crate::client::{Client, ClientError};
 use crate::config::{ServerConfig, ipv6_loopback_available};
 use crate::error::{ErrorCode, Result, StoreError};
@@ -39,6 +40,7 @@ pub async fn start(
     port_setting: Option<PortSetting>,
     secret: &str,
     timeout: Duration,
+    data_written_by: Option<&LastServer>,
 ) -> Result<Started> {
     let deadline = Instant::now() + timeout;
     let mut avoid: Vec<u16> = Vec::new();
@@ -76,7 +78,7 @@ pub async fn start(
         if !record.start_token.is_empty() {
             pidfile::write(&paths.pid_file, &record)?;
         }
-        match wait_ready(pid, port, secret, deadline, &log_file).await {
+        match wait_ready(pid, port, secret, deadline, &log_file, log_start).await {
             Ok((client, info)) => {
                 let record = PidRecord {
                     run_id: info.run_id.clone(),
@@ -112,6 +114,9 @@ pub async fn start(
                         return Err(port_in_use(port, port_setting, &port::port_holder(port)));
                     }
                     Failure::Exited(tail) => {
+                        if let Some(e) = data_incompatible(paths, binary, data_written_by, &tail) {
+                            return Err(e);
+                        }
                         return Err(StoreError::new(
                             ErrorCode::StartFailed,
                             format!(
@@ -225,13 +230,15 @@ async fn wait_ready(
     secret: &str,
     deadline: Instant,
     log: &Path,
+    log_start: u64,
 ) -> std::result::Result<(Client, ServerInfo), Failure> {
     let endpoint = loopback(port, secret);
     let started = Instant::now();
     let mut pause = Duration::from_micros(250);
     loop {
         if !process::is_alive(pid) {
-            let tail = log_tail(log);
+            // This start's own lines: the day's log also holds earlier servers' lines.
+            let tail = last_lines(&log_since(log, log_start));
             return Err(if tail.contains("Address already in use") {
                 Failure::PortTaken
             } else {
@@ -240,7 +247,7 @@ async fn wait_ready(
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(Failure::TimedOut(log_tail(log)));
+            return Err(Failure::TimedOut(last_lines(&log_since(log, log_start))));
         }
         let attempt = (deadline - now).min(Duration::from_secs(1));
         match connect_and_info(&endpoint, attempt).await {
@@ -304,19 +311,60 @@ pub fn load_warnings(log: &str) -> Vec<String> {
     warnings
 }
 
-/// The last lines of the server's log, for error messages.
-pub fn log_tail(log: &Path) -> String {
-    const TAIL_BYTES: u64 = 4096;
-    let Ok(mut f) = std::fs::File::open(log) else {
-        return "(no log written)".into();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf);
+/// The last 15 non-empty lines of `text`.
+fn last_lines(text: &str) -> String {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "(no log written)".into();
+    }
     lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+/// The server exited because it cannot read the store's data: written by a newer
+/// server or another fork (it says so for an unknown RDB version; for a "bad file
+/// format" only the record of the last server can tell that from a damaged file).
+/// The server's own advice, `redis-check-aof --fix`, would destroy the data, so the
+/// message says what to run instead.
+fn data_incompatible(
+    paths: &StorePaths,
+    binary: &ServerBinary,
+    written_by: Option<&LastServer>,
+    tail: &str,
+) -> Option<StoreError> {
+    let (certain, said) = last_server::unreadable_data(tail)?;
+    let other = written_by.filter(|w| !w.is_same_server(binary));
+    if !certain && other.is_none() {
+        return None;
+    }
+    let (who, next) = match other {
+        Some(w) => (
+            format!("was last run by {}", w.describe()),
+            format!(
+                "Start it with that server again: ensureQueueStoreStarted({{ binary: '{}' }}) or \
+                 `npx claude-mem-store up --binary {}` (install {} {} again if it is gone).",
+                w.binary.display(),
+                w.binary.display(),
+                w.flavor.as_str(),
+                w.version
+            ),
+        ),
+        None => (
+            "was written by a newer server, or by another kind of server".to_string(),
+            "Start it with the server that wrote it (pass it as the binary option).".to_string(),
+        ),
+    };
+    Some(StoreError::new(
+        ErrorCode::DataIncompatible,
+        format!(
+            "{} {} ({}) cannot read this store's data in {}: it {who}, whose data format it does not know. \
+             The data was not changed. {next} Do not run redis-check-aof --fix on it: that would cut the \
+             data it cannot read. The server said: {said}",
+            binary.flavor.as_str(),
+            binary.version,
+            binary.path.display(),
+            paths.server_data_dir.display()
+        ),
+    ))
 }
 
 #[cfg(test)]
@@ -391,10 +439,13 @@ mod tests {
         let p = d.join("log");
         let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&p, text).unwrap();
-        let tail = log_tail(&p);
+        let tail = last_lines(&log_since(&p, 0));
         assert!(tail.ends_with("line 99"));
         assert!(!tail.contains("line 80\n"));
-        assert_eq!(log_tail(&d.join("missing")), "(no log written)");
+        assert_eq!(last_lines(&log_since(&d.join("missing"), 0)), "(no log written)");
+        // Only what this start wrote: lines before the offset are not its own.
+        let offset = "line 0\n".len() as u64;
+        assert!(!last_lines(&log_since(&p, offset)).contains("line 0\n"));
         std::fs::remove_dir_all(d).unwrap();
     }
 }

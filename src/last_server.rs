@@ -1,0 +1,126 @@
+//! Which server last ran the store's data: `redis/data/claude-mem-server.json`,
+//! written after every start. A newer server (or another fork: Valkey 9 and Redis
+//! 7.4+ each write RDB versions the other cannot read) leaves data an older one
+//! cannot load, and the older one's own advice then is to "fix" the file. So the
+//! store prefers the binary that last ran it, and when another one cannot read the
+//! data it says which server wrote it and what to run instead. The record lives
+//! beside the data it describes, so it goes only when the data does.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::binaries::{Flavor, ServerBinary};
+use crate::error::Result;
+use crate::paths::StorePaths;
+use crate::settings_file::{read_capped, write_replacing_volatile};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastServer {
+    pub binary: PathBuf,
+    pub flavor: Flavor,
+    pub version: String,
+}
+
+impl LastServer {
+    pub fn of(binary: &ServerBinary) -> LastServer {
+        LastServer {
+            binary: binary.path.clone(),
+            flavor: binary.flavor,
+            version: binary.version.clone(),
+        }
+    }
+
+    /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} {} ({})",
+            self.flavor.as_str(),
+            self.version,
+            self.binary.display()
+        )
+    }
+
+    /// Whether `binary` is the same server (same flavor and version; the path may differ).
+    pub fn is_same_server(&self, binary: &ServerBinary) -> bool {
+        self.flavor == binary.flavor && self.version == binary.version
+    }
+}
+
+/// The record, if there is a readable one (anything else is as good as none).
+pub fn read(paths: &StorePaths) -> Option<LastServer> {
+    let bytes = read_capped(&paths.last_server_file, 64 * 1024).ok()??;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Records `binary` as the server that runs the data now. Not synced: after a
+/// machine crash the record of the last start may be lost, never the data.
+pub fn write(paths: &StorePaths, binary: &ServerBinary) -> Result<()> {
+    let json = serde_json::to_vec_pretty(&LastServer::of(binary)).unwrap_or_default();
+    write_replacing_volatile(&paths.last_server_file, &json, Some(0o600))
+}
+
+/// The remembered binary, if it is still there to run.
+pub fn still_installed(last: &LastServer) -> Option<&Path> {
+    is_file(&last.binary).then_some(last.binary.as_path())
+}
+
+fn is_file(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file())
+}
+
+/// What a server says when it cannot load data in a format it does not know.
+/// `certain`: only an unknown format can mean this; otherwise (a "bad file format")
+/// it may also be a damaged file, which only the record can tell apart.
+pub fn unreadable_data(log: &str) -> Option<(bool, String)> {
+    const CERTAIN: [&str; 2] = ["Can't handle RDB format version", "Unrecognized RDB"];
+    const AMBIGUOUS: [&str; 1] = ["Bad file format reading the append only file"];
+    let line = |needle: &str| {
+        log.lines()
+            .find(|l| l.contains(needle))
+            .map(|l| l.trim().to_string())
+    };
+    CERTAIN
+        .iter()
+        .find_map(|n| line(n).map(|l| (true, l)))
+        .or_else(|| AMBIGUOUS.iter().find_map(|n| line(n).map(|l| (false, l))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_what_servers_say_about_data_they_cannot_read() {
+        // redis 7.0.15 given valkey 9.1.2's data (measured here).
+        let redis70 = "2741:M 28 Nov 2026 07:48:20.102 # Bad file format reading the append only file appendonly.aof.2.base.rdb: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>";
+        let (certain, line) = unreadable_data(redis70).unwrap();
+        assert!(!certain);
+        assert!(line.contains("appendonly.aof.2.base.rdb"));
+        let rdb = "1:M 01 Jan 2026 00:00:00.000 # Can't handle RDB format version 80";
+        assert!(unreadable_data(rdb).unwrap().0);
+        assert_eq!(unreadable_data("Ready to accept connections"), None);
+    }
+
+    #[test]
+    fn the_record_round_trips_and_garbage_is_no_record() {
+        let d = std::env::temp_dir().join(format!("cms-last-{}", std::process::id()));
+        let paths = StorePaths::new(&d);
+        std::fs::create_dir_all(&paths.server_data_dir).unwrap();
+        assert_eq!(read(&paths), None);
+        let b = ServerBinary {
+            path: "/usr/bin/valkey-server".into(),
+            flavor: Flavor::Valkey,
+            version: "9.1.2".into(),
+            source: crate::binaries::BinarySource::System,
+        };
+        write(&paths, &b).unwrap();
+        let last = read(&paths).unwrap();
+        assert!(last.is_same_server(&b));
+        assert_eq!(last.describe(), "valkey 9.1.2 (/usr/bin/valkey-server)");
+        std::fs::write(&paths.last_server_file, "{garbage").unwrap();
+        assert_eq!(read(&paths), None);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+}
