@@ -1,16 +1,27 @@
-// Docker mode. This machine (and CI) has no Docker engine, so the engine path is
-// tested with a recording stand-in `docker` on PATH (fixtures/docker-standin.cjs):
-// it records every argv, answers like docker, and runs the container's own
-// `sh -c` script for real, which starts the real /usr/bin/valkey-server on the
-// published 127.0.0.1 port. The exact command lines are asserted; the commands
-// are also replayed against the real docker CLI (when installed) pointed at a
-// missing engine, which proves the CLI accepts every flag and the ps template.
+// Docker mode with a recording stand-in `docker` on PATH (fixtures/docker-standin.cjs):
+// it records every argv, answers like docker, and runs the container's own `sh -c`
+// script for real, which starts the real /usr/bin/valkey-server on the published
+// 127.0.0.1 port. The exact command lines are asserted; they are also replayed
+// against the real docker CLI (when installed) pointed at a missing engine, which
+// proves the CLI accepts every flag and the ps template.
+//
+// The whole lifecycle against a REAL engine (Debian's docker.io with a locally
+// built image) is __test__/docker-engine.test.mjs. This file stays for what a real
+// engine on this Linux machine cannot show, or shows only slowly:
+//   - the exact argv of every command (the real engine accepts more than we use);
+//   - Docker Desktop's situations: Windows paths and named pipes, its socket
+//     answering HTTP 500 while its engine is stopped (the real CLI against a stub
+//     socket, below), a port Docker Desktop refuses;
+//   - no `docker` on PATH at all, and a container that exits while starting;
+//   - the stand-in's answers are the words engine 20.10 + CLI 28.2 really print
+//     (captured with the real engine; see the stand-in's comments).
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -365,6 +376,30 @@ test('a stopped store whose port another program took moves to a free port, keep
   await addon.stopQueueStore(opts(dataDir))
 })
 
+test('a port taken between our check and Docker\'s bind, in words no list knows: the failed run\'s container goes (by id), another port is used', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const names = namesFor(dataDir)
+  const docker = standIn(t, {
+    DOCKER_STANDIN_TAKE_PORT_ONCE: '1',
+    DOCKER_STANDIN_PORT_WORDS: 'a future engine cannot publish this port (wording never seen before)',
+  })
+  const s = await addon.ensureQueueStoreStarted(opts(dataDir))
+  const calls = docker.newCalls()
+  const runs = calls.filter((c) => c[0] === 'run')
+  assert.equal(runs.length, 2, JSON.stringify(calls))
+  const firstPort = Number(runs[0][runs[0].indexOf('--publish') + 1].split(':')[1])
+  assert.notEqual(s.connection.port, firstPort)
+  // What holds our name was asked (not read from Docker's words); the container the
+  // failed run left behind (ours: our labels) was removed by its id.
+  assert.ok(calls.some((c) => c[0] === 'ps' && c.includes(`name=^/${names.container}$`)), JSON.stringify(calls))
+  const removed = calls.filter((c) => c[0] === 'rm')
+  assert.equal(removed.length, 1, JSON.stringify(removed))
+  assert.match(removed[0].at(-1), /^[0-9a-f]{64}$/)
+  assert.equal(docker.state().containers.length, 1)
+  assert.equal(s.running, true)
+  await addon.stopQueueStore(opts(dataDir))
+})
+
 test('a container with our name but not our labels is left alone: E_NOT_OWNED', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
   const dataDir = tmpDataDir(t)
   const docker = standIn(t)
@@ -427,6 +462,55 @@ test('uninstall in docker mode removes our container, and its volume only with p
   assert.ok(calls.includes(`rm --force ${again.container.id}`), JSON.stringify(calls))
   assert.ok(calls.includes(`volume rm ${volume}`), JSON.stringify(calls))
   assert.ok(purged.removed.some((r) => r.includes(volume)), JSON.stringify(purged.removed))
+})
+
+test('uninstall in docker mode twice, with purgeData: the second finds nothing and succeeds (engine 20.10 says "no such volume" in lower case)', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const docker = standIn(t)
+  const { volume } = namesFor(dataDir)
+  await addon.ensureQueueStoreStarted(opts(dataDir))
+  const first = await addon.uninstallQueueStore(opts(dataDir, { purgeData: true }))
+  assert.ok(first.removed.some((r) => r.includes(volume)), JSON.stringify(first.removed))
+  docker.newCalls()
+  const second = await addon.uninstallQueueStore(opts(dataDir, { purgeData: true }))
+  assert.ok(!second.removed.some((r) => r.includes('Docker')), JSON.stringify(second.removed))
+  // Whether the volume is gone was asked (`volume ls`), not read from the error text.
+  assert.deepEqual(docker.newCalls().filter((c) => c[0] === 'volume'), [
+    ['volume', 'rm', volume],
+    ['volume', 'ls', '--quiet', '--filter', `name=${volume}`],
+  ])
+})
+
+test("Docker Desktop's socket answering HTTP 500 while its engine is stopped (the real docker CLI, a stub socket): E_DOCKER_UNAVAILABLE with the next step", { skip: (!REAL_DOCKER || process.platform === 'win32') && 'no docker CLI installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-desktop500-'))
+  const sock = path.join(dir, 'docker.sock')
+  // What Docker Desktop's socket does while "Starting the Docker Engine…" or after
+  // its engine stopped (docker/for-mac#7775): HTTP 500, no engine error body.
+  const server = http.createServer((req, res) => {
+    res.writeHead(500, { 'Content-Type': 'text/plain' })
+    res.end()
+  })
+  await new Promise((resolve) => server.listen(sock, resolve))
+  t.after(() => {
+    server.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+  fs.mkdirSync(path.join(dir, 'bin'))
+  fs.symlinkSync(REAL_DOCKER, path.join(dir, 'bin', 'docker'))
+  withEnv(t, { PATH: path.join(dir, 'bin'), DOCKER_HOST: `unix://${sock}`, DOCKER_CONTEXT: undefined })
+  const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted(opts(dataDir)), 'E_DOCKER_UNAVAILABLE')
+  assert.match(err.message, /Start Docker Desktop/)
+  assert.match(err.message, /check if the server supports the requested API version/)
+  assert.match(err.message, /DOCKER_HOST is set/)
+  // status's `docker ps` gets the same answer: a failing docker check with the next
+  // step (it used to be only "`docker ps` failed: …").
+  const status = await addon.queueStoreStatus(opts(dataDir))
+  assert.equal(status.running, false)
+  assert.equal(status.checks[0].code, 'E_DOCKER_UNAVAILABLE')
+  assert.match(status.checks[0].detail, /Start Docker Desktop/)
+  const stop = await addon.stopQueueStore(opts(dataDir))
+  assert.equal(stop.code, 'E_DOCKER_UNAVAILABLE')
 })
 
 test('uninstall in docker mode without Docker removes nothing and says why', async (t) => {

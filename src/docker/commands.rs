@@ -129,6 +129,53 @@ pub fn find(names: &Names) -> Vec<String> {
     ]
 }
 
+/// What holds our container name, in any state, labelled or not: Docker's name
+/// filter is a regular expression on the name with its leading slash, so this is
+/// an exact match. Asked after a `docker run` failed, instead of reading Docker's
+/// words ("Conflict. The container name … is already in use").
+pub fn by_name(names: &Names) -> Vec<String> {
+    vec![
+        "ps".into(),
+        "--all".into(),
+        "--no-trunc".into(),
+        "--filter".into(),
+        format!("name=^/{}$", names.container),
+        "--format".into(),
+        NAME_FORMAT.into(),
+    ]
+}
+
+/// `by_name`'s template: enough to tell our container from someone else's.
+pub const NAME_FORMAT: &str = concat!(
+    r#"{"id":{{json .ID}},"name":{{json .Names}},"store":{{json (.Label "com.claude-mem.store")}},"#,
+    r#""dataDir":{{json (.Label "com.claude-mem.data-dir")}}}"#
+);
+
+/// The volumes whose name matches `volume` (a regular expression to Docker, so the
+/// caller compares each line exactly). Exit status 0 means the engine answered;
+/// whether the volume exists is in the list, not in any error text.
+pub fn volume_list(volume: &str) -> Vec<String> {
+    vec![
+        "volume".into(),
+        "ls".into(),
+        "--quiet".into(),
+        "--filter".into(),
+        format!("name={volume}"),
+    ]
+}
+
+/// The containers (any state) that mount `volume`.
+pub fn volume_users(volume: &str) -> Vec<String> {
+    vec![
+        "ps".into(),
+        "--all".into(),
+        "--no-trunc".into(),
+        "--quiet".into(),
+        "--filter".into(),
+        format!("volume={volume}"),
+    ]
+}
+
 pub fn image_present() -> Vec<String> {
     argv(&["image", "inspect", "--format", "{{.Id}}", IMAGE])
 }
@@ -206,25 +253,8 @@ pub fn logs_tail(id: &str) -> Vec<String> {
     argv(&["logs", "--tail", "30", id])
 }
 
-/// What uninstall runs for this data dir's store: stop it (gracefully, so the AOF
-/// is flushed), remove the container, and only with `purge_data` the volume that
-/// holds the queue. Callers run these only after `find` showed the container is
-/// ours; removing a container or volume that is already gone is not an error.
-pub fn uninstall_commands(
-    container_id: Option<&str>,
-    names: &Names,
-    purge_data: bool,
-) -> Vec<Vec<String>> {
-    let mut commands = Vec::new();
-    if let Some(id) = container_id {
-        commands.push(stop(id, Duration::from_secs(10)));
-        commands.push(remove(id));
-    }
-    if purge_data {
-        commands.push(remove_volume(&names.volume));
-    }
-    commands
-}
+/// How long uninstall lets the server flush its AOF before `docker stop` kills it.
+pub const UNINSTALL_STOP_GRACE: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {
@@ -357,28 +387,63 @@ mod tests {
     }
 
     #[test]
-    fn uninstall_keeps_the_volume_unless_purging() {
+    fn lookups_by_name_and_volume_are_exact_and_structured() {
         let n = names();
         assert_eq!(
-            uninstall_commands(Some("abc"), &n, false),
-            vec![
-                vec!["stop", "-t", "10", "abc"],
-                vec!["rm", "--force", "abc"]
+            by_name(&n),
+            [
+                "ps",
+                "--all",
+                "--no-trunc",
+                "--filter",
+                &format!("name=^/{}$", n.container),
+                "--format",
+                NAME_FORMAT
             ]
         );
-        let purge = uninstall_commands(Some("abc"), &n, true);
-        assert_eq!(purge.len(), 3);
-        assert_eq!(purge[2], ["volume", "rm", n.volume.as_str()]);
         assert_eq!(
-            uninstall_commands(None, &n, true),
-            vec![vec!["volume", "rm", n.volume.as_str()]]
+            volume_list(&n.volume),
+            [
+                "volume",
+                "ls",
+                "--quiet",
+                "--filter",
+                &format!("name={}", n.volume)
+            ]
         );
-        assert!(uninstall_commands(None, &n, false).is_empty());
+        assert_eq!(
+            volume_users(&n.volume),
+            [
+                "ps",
+                "--all",
+                "--no-trunc",
+                "--quiet",
+                "--filter",
+                &format!("volume={}", n.volume)
+            ]
+        );
+        // Our names hold no regular-expression metacharacters, so the filters are exact.
+        assert!(
+            n.container
+                .bytes()
+                .chain(n.volume.bytes())
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        );
+        assert_eq!(
+            stop("abc", UNINSTALL_STOP_GRACE),
+            ["stop", "-t", "10", "abc"]
+        );
+        assert_eq!(
+            remove_volume(&n.volume),
+            ["volume", "rm", n.volume.as_str()]
+        );
     }
 
     #[test]
     fn the_ps_template_is_one_json_object() {
-        assert!(PS_FORMAT.starts_with('{') && PS_FORMAT.ends_with('}'));
-        assert!(!PS_FORMAT.contains('\n'));
+        for f in [PS_FORMAT, NAME_FORMAT] {
+            assert!(f.starts_with('{') && f.ends_with('}'));
+            assert!(!f.contains('\n'));
+        }
     }
 }

@@ -48,37 +48,90 @@ pub fn env_file(paths: &StorePaths) -> PathBuf {
 /// container, and its volume (the queue's data) only with `purge_data`. Returns
 /// what was removed. Without a usable Docker this is `E_DOCKER_UNAVAILABLE`, so
 /// that uninstall removes nothing rather than forget a container it cannot reach.
+///
+/// Something already gone (removed by hand, or by an earlier uninstall) is the
+/// state we want, so a second uninstall succeeds. Whether it is gone is asked of
+/// Docker (`docker ps` by label, `docker volume ls`), never read from its error
+/// text: engine 20.10 says "get <volume>: no such volume" in lower case where other
+/// versions say "No such volume", and Docker Desktop's wording differs again.
 pub async fn remove(settings: &Settings, purge_data: bool) -> Result<Vec<String>> {
     let names = Names::for_data_dir(&settings.data_dir)?;
     let docker = Docker::locate()?;
-    let container = up::find(&docker, &names, settings.timeout).await?;
+    let timeout = settings.timeout;
     let mut removed = Vec::new();
-    if let Some(c) = &container {
-        removed.push(format!("Docker container {} ({})", names.container, c.id));
-    }
-    if purge_data {
-        removed.push(format!("Docker volume {}", names.volume));
-    }
-    for cmd in commands::uninstall_commands(
-        container.as_ref().map(|c| c.id.as_str()),
-        &names,
-        purge_data,
-    ) {
-        match docker.run(&cmd, settings.timeout).await {
-            Ok(_) => {}
-            // Already gone (e.g. removed by hand): that is the state we want.
-            Err(f) if f.words().contains("No such") => {}
-            Err(f) => {
-                return Err(cli::failed(
-                    &f,
-                    ErrorCode::DockerUnavailable,
-                    &cmd,
-                    settings.timeout,
-                ));
+    if let Some(c) = up::find(&docker, &names, timeout).await? {
+        // Gracefully first, so that the AOF is flushed.
+        let stop = commands::stop(&c.id, commands::UNINSTALL_STOP_GRACE);
+        let grace = commands::UNINSTALL_STOP_GRACE + Duration::from_secs(10);
+        if let Err(f) = docker.run(&stop, grace).await {
+            let still_running = up::find(&docker, &names, timeout)
+                .await?
+                .is_some_and(|now| now.id == c.id && now.is_running());
+            if still_running {
+                return Err(docker
+                    .explain(&f, ErrorCode::DockerUnavailable, &stop, timeout)
+                    .await);
             }
         }
+        let rm = commands::remove(&c.id);
+        if let Err(f) = docker.run(&rm, timeout).await {
+            let still_there = up::find(&docker, &names, timeout)
+                .await?
+                .is_some_and(|now| now.id == c.id);
+            if still_there {
+                return Err(docker
+                    .explain(&f, ErrorCode::DockerUnavailable, &rm, timeout)
+                    .await);
+            }
+        }
+        removed.push(format!("Docker container {} ({})", names.container, c.id));
+    }
+    if purge_data && remove_volume(&docker, &names, timeout).await? {
+        removed.push(format!("Docker volume {}", names.volume));
     }
     Ok(removed)
+}
+
+/// Removes the store's volume; false if there was none.
+async fn remove_volume(docker: &Docker, names: &Names, timeout: Duration) -> Result<bool> {
+    let rm = commands::remove_volume(&names.volume);
+    let Err(failure) = docker.run(&rm, timeout).await else {
+        return Ok(true);
+    };
+    let list = commands::volume_list(&names.volume);
+    let exists = match docker.run(&list, timeout).await {
+        Ok(out) => ps::listed(&out, &names.volume),
+        Err(f) => {
+            return Err(docker
+                .explain(&f, ErrorCode::DockerUnavailable, &list, timeout)
+                .await);
+        }
+    };
+    if !exists {
+        return Ok(false);
+    }
+    // Still there: most likely a container that is not our store mounts it
+    // (ours was removed above). That container is left alone, and so is the volume.
+    let users = commands::volume_users(&names.volume);
+    if let Ok(out) = docker.run(&users, timeout).await {
+        let ids: Vec<&str> = out.split_whitespace().map(ps::short_id).collect();
+        if !ids.is_empty() {
+            return Err(StoreError::new(
+                ErrorCode::NotOwned,
+                format!(
+                    "the volume {vol} (the queue's data) is used by container(s) {ids} that are not claude-mem's store, \
+                     so it was kept and they were left alone ({words}). Remove them (`docker rm <id>`) and uninstall again, \
+                     or keep the data by not passing purgeData.",
+                    vol = names.volume,
+                    ids = ids.join(", "),
+                    words = failure.words()
+                ),
+            ));
+        }
+    }
+    Err(docker
+        .explain(&failure, ErrorCode::DockerUnavailable, &rm, timeout)
+        .await)
 }
 
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
@@ -241,10 +294,24 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
         )));
     }
     let cmd = commands::stop(&container.id, settings.timeout);
-    docker
+    if let Err(f) = docker
         .run(&cmd, settings.timeout + Duration::from_secs(10))
         .await
-        .map_err(|f| cli::failed(&f, ErrorCode::Timeout, &cmd, settings.timeout))?;
+    {
+        // Stopped or removed meanwhile (e.g. by hand) is what we wanted; asked of
+        // Docker rather than read from its words ("No such container").
+        let now = up::find(&docker, &names, settings.timeout).await;
+        match now {
+            Ok(Some(c)) if c.id == container.id && c.is_running() => {
+                return Err(docker
+                    .explain(&f, ErrorCode::Timeout, &cmd, settings.timeout)
+                    .await);
+            }
+            Err(e) if e.code == ErrorCode::DockerUnavailable => return Ok(unavailable(e)),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+    }
     Ok(StopResult {
         stopped: true,
         was_running: true,

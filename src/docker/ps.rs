@@ -2,6 +2,7 @@
 //! and deciding what ensure does with the container it names.
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::commands::{IMAGE, Names};
 use crate::error::{ErrorCode, Result, StoreError};
@@ -45,14 +46,18 @@ impl Container {
 /// Parses `docker ps` output. A line that is not one of our objects means the
 /// `docker` found is not a CLI we can drive; that is said rather than guessed at.
 pub fn parse(stdout: &str) -> Result<Vec<Container>> {
+    parse_lines(stdout, |c: &Container| !c.id.is_empty())
+}
+
+fn parse_lines<T: DeserializeOwned>(stdout: &str, valid: impl Fn(&T) -> bool) -> Result<Vec<T>> {
     stdout
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|line| {
-            serde_json::from_str::<Container>(line)
+            serde_json::from_str::<T>(line)
                 .ok()
-                .filter(|c| !c.id.is_empty())
+                .filter(&valid)
                 .ok_or_else(|| {
                     StoreError::new(
                         ErrorCode::DockerUnavailable,
@@ -65,6 +70,43 @@ pub fn parse(stdout: &str) -> Result<Vec<Container>> {
                 })
         })
         .collect()
+}
+
+/// A container holding our container name (`commands::by_name`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NameHolder {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    /// The `com.claude-mem.store` label.
+    #[serde(default)]
+    pub store: String,
+    #[serde(default, rename = "dataDir")]
+    pub data_dir: String,
+}
+
+impl NameHolder {
+    /// Labelled as this data dir's store (e.g. what a failed `docker run` left).
+    pub fn is_ours(&self, names: &Names) -> bool {
+        self.store == "1" && self.data_dir == names.data_dir
+    }
+}
+
+/// The container that holds exactly our name, from `commands::by_name` output.
+pub fn name_holder(stdout: &str, names: &Names) -> Result<Option<NameHolder>> {
+    Ok(parse_lines(stdout, |h: &NameHolder| !h.id.is_empty())?
+        .into_iter()
+        .find(|h| {
+            h.name
+                .split(',')
+                .any(|n| n.trim_start_matches('/') == names.container)
+        }))
+}
+
+/// Whether `name` is one of the lines of a `--quiet` listing (`docker volume ls -q`),
+/// compared exactly (Docker's name filter matches substrings).
+pub fn listed(stdout: &str, name: &str) -> bool {
+    stdout.lines().any(|l| l.trim() == name)
 }
 
 /// Of the containers labelled for this data dir, the one to use: the one with our
@@ -249,6 +291,55 @@ mod tests {
             plan(&container("removing", "20001", IMAGE), None, free),
             Plan::Wait(_)
         ));
+    }
+
+    /// `docker ps --filter name=<regexp> --format NAME_FORMAT` and `docker volume ls -q
+    /// --filter name=…` as engine 20.10 answered them (CLI 28.2). Both filters match
+    /// substrings, hence the exact comparisons.
+    #[test]
+    fn name_holders_and_volume_listings_from_a_real_engine() {
+        let names = Names {
+            container: "claude-mem-valkey-0123456789ab".into(),
+            volume: "claude-mem-valkey-data-0123456789ab".into(),
+            data_dir: "/home/u/a,b".into(),
+        };
+        let unanchored = concat!(
+            r#"{"id":"67d3abf04faba80d09a71d9b50c296a06a1f85f1eeceba39e5de5847651ee503","name":"claude-mem-valkey-0123456789ab-2","store":"","dataDir":""}"#,
+            "\n",
+            r#"{"id":"8255573c9d2cdcf98da5bc8a9f35d8f41ef084019f048a4b5e5ccc96640556b3","name":"claude-mem-valkey-0123456789ab","store":"1","dataDir":"/home/u/a,b"}"#,
+            "\n"
+        );
+        let holder = name_holder(unanchored, &names).unwrap().unwrap();
+        assert!(holder.id.starts_with("8255573c9d2c"));
+        assert!(holder.is_ours(&names));
+        let foreign = r#"{"id":"67d3abf04faba80d09a71d9b50c296a06a1f85f1eeceba39e5de5847651ee503","name":"claude-mem-valkey-0123456789ab","store":"","dataDir":""}"#;
+        assert!(
+            !name_holder(foreign, &names)
+                .unwrap()
+                .unwrap()
+                .is_ours(&names)
+        );
+        let other_dir = foreign.replace(
+            r#""store":"","dataDir":"""#,
+            r#""store":"1","dataDir":"/elsewhere""#,
+        );
+        assert!(
+            !name_holder(&other_dir, &names)
+                .unwrap()
+                .unwrap()
+                .is_ours(&names)
+        );
+        assert_eq!(name_holder("", &names).unwrap(), None);
+        assert!(name_holder("Error", &names).is_err());
+
+        let volumes =
+            "claude-mem-valkey-data-0123456789ab\nclaude-mem-valkey-data-0123456789ab-old\n";
+        assert!(listed(volumes, &names.volume));
+        assert!(!listed(
+            "claude-mem-valkey-data-0123456789ab-old\n",
+            &names.volume
+        ));
+        assert!(!listed("", &names.volume));
     }
 
     #[test]

@@ -90,11 +90,19 @@ async fn state_if_stopped(
     let cmd = commands::find(names);
     let out = match docker.run(&cmd, timeout.max(Duration::from_secs(2))).await {
         Ok(out) => out,
-        Err(f) if f.engine_unreachable() => {
-            return Err(NotReady::Failed(cli::engine_down(&f, timeout)));
-        }
         // A slow `docker ps` says nothing about the container; keep waiting.
-        Err(_) => return Ok(None),
+        Err(cli::Failure::TimedOut) => return Ok(None),
+        // A failed one: the engine may have gone (asked, whatever the CLI's words).
+        Err(f) => {
+            if f.engine_unreachable() {
+                return Err(NotReady::Failed(cli::engine_down(&f, timeout)));
+            }
+            docker
+                .check_engine(timeout.max(Duration::from_secs(2)))
+                .await
+                .map_err(NotReady::Failed)?;
+            return Ok(None);
+        }
     };
     let found = ps::pick(ps::parse(&out).map_err(NotReady::Failed)?, names);
     Ok(match found {

@@ -61,21 +61,40 @@ impl Ctx<'_> {
         code: ErrorCode,
         timeout: Duration,
     ) -> Result<String> {
-        self.docker
-            .run(args, timeout)
-            .await
-            .map_err(|f| cli::failed(&f, code, args, timeout))
+        match self.docker.run(args, timeout).await {
+            Ok(out) => Ok(out),
+            Err(f) => Err(self.docker.explain(&f, code, args, timeout).await),
+        }
     }
 }
 
 /// Our container for this data dir, if any.
 pub async fn find(docker: &Docker, names: &Names, timeout: Duration) -> Result<Option<Container>> {
     let cmd = commands::find(names);
-    let out = docker
-        .run(&cmd, timeout)
-        .await
-        .map_err(|f| cli::failed(&f, ErrorCode::DockerUnavailable, &cmd, timeout))?;
+    let out = match docker.run(&cmd, timeout).await {
+        Ok(out) => out,
+        Err(f) => {
+            return Err(docker
+                .explain(&f, ErrorCode::DockerUnavailable, &cmd, timeout)
+                .await);
+        }
+    };
     Ok(ps::pick(ps::parse(&out)?, names))
+}
+
+/// The container holding our container name, labelled or not, if any.
+pub async fn name_holder(
+    docker: &Docker,
+    names: &Names,
+    timeout: Duration,
+) -> Result<Option<ps::NameHolder>> {
+    let cmd = commands::by_name(names);
+    match docker.run(&cmd, timeout).await {
+        Ok(out) => ps::name_holder(&out, names),
+        Err(f) => Err(docker
+            .explain(&f, ErrorCode::DockerUnavailable, &cmd, timeout)
+            .await),
+    }
 }
 
 pub async fn bring_up(ctx: &mut Ctx<'_>) -> Result<Up> {
@@ -95,10 +114,15 @@ pub async fn bring_up(ctx: &mut Ctx<'_>) -> Result<Up> {
                 let cmd = commands::start(&c.id);
                 match ctx.docker.run(&cmd, ctx.timeout()).await {
                     Ok(_) => return use_existing(ctx, c, true).await,
-                    Err(f) if f.port_taken() && ctx.explicit_port().is_none() => {
+                    // Taken between the plan's check and Docker's bind: Docker's words
+                    // vary by engine, the OS's answer does not.
+                    Err(f)
+                        if ctx.explicit_port().is_none()
+                            && (f.port_taken() || c.port().is_some_and(|p| !port::is_free(p))) =>
+                    {
                         replace(ctx, &c, "its port was taken by another program").await?;
                     }
-                    Err(f) => return Err(start_failed(&f, &cmd, ctx)),
+                    Err(f) => return Err(start_failed(&f, &cmd, ctx).await),
                 }
             }
             Plan::Recreate(why) => replace(ctx, &c, &why).await?,
@@ -227,24 +251,35 @@ async fn run_new(ctx: &mut Ctx<'_>) -> Result<Up> {
             }
             Err(f) => f,
         };
-        if failure.name_taken() {
-            return Err(StoreError::new(
-                ErrorCode::NotOwned,
-                format!(
-                    "a container named {name} exists but is not labelled as claude-mem's store for {dir}, so it was left alone. \
-                     If it is a leftover, remove it (`docker rm {name}`) and try again.",
-                    name = ctx.names.container,
-                    dir = ctx.names.data_dir
-                ),
-            ));
+        // What holds our name now is asked of Docker, not read from its words: a
+        // container without our labels is someone else's (the run failed on the name
+        // clash) and is left alone; one with our labels is what this `docker run` left
+        // behind when its start failed (Docker keeps it, state `created`), and it must
+        // go before a retry.
+        match name_holder(ctx.docker, ctx.names, ctx.timeout()).await? {
+            Some(holder) if !holder.is_ours(ctx.names) => {
+                return Err(StoreError::new(
+                    ErrorCode::NotOwned,
+                    format!(
+                        "a container named {name} ({id}) exists but is not labelled as claude-mem's store for {dir}, \
+                         so it was left alone. If it is a leftover, remove it (`docker rm {name}`) and try again.",
+                        name = ctx.names.container,
+                        id = ps::short_id(&holder.id),
+                        dir = ctx.names.data_dir
+                    ),
+                ));
+            }
+            Some(ours) => {
+                let _ = ctx
+                    .docker
+                    .run(&commands::remove(&ours.id), ctx.timeout())
+                    .await;
+            }
+            None => {}
         }
-        // A `docker run` whose start failed leaves the created container behind
-        // (ours: it was just made with our name and labels); it must go before a retry.
-        let _ = ctx
-            .docker
-            .run(&commands::remove(&ctx.names.container), ctx.timeout())
-            .await;
-        if failure.port_taken() {
+        // Docker's words for a taken port differ by engine (and Docker Desktop); a
+        // port that is not free now was taken, whatever they say.
+        if failure.port_taken() || !port::is_free(port) {
             if ctx.explicit_port().is_none() {
                 avoid.push(port);
                 continue;
@@ -259,7 +294,7 @@ async fn run_new(ctx: &mut Ctx<'_>) -> Result<Up> {
                 ),
             ));
         }
-        return Err(start_failed(&failure, &cmd, ctx));
+        return Err(start_failed(&failure, &cmd, ctx).await);
     }
     Err(StoreError::new(
         ErrorCode::PortInUse,
@@ -277,29 +312,32 @@ async fn ensure_image(ctx: &mut Ctx<'_>) -> Result<()> {
         Err(_) => {}
     }
     let pull = commands::pull();
-    ctx.docker
-        .run(&pull, PULL_TIMEOUT)
-        .await
-        .map_err(|f| {
-            let e = cli::failed(&f, ErrorCode::StartFailed, &pull, PULL_TIMEOUT);
-            if e.code != ErrorCode::StartFailed {
-                return e;
-            }
-            StoreError::new(
-                e.code,
-                format!(
-                    "{} Check the network connection (or Docker's registry mirror settings) and try again; \
-                     `docker pull {IMAGE}` shows the whole error.",
-                    e.message
-                ),
-            )
-        })?;
+    if let Err(f) = ctx.docker.run(&pull, PULL_TIMEOUT).await {
+        let e = ctx
+            .docker
+            .explain(&f, ErrorCode::StartFailed, &pull, PULL_TIMEOUT)
+            .await;
+        if e.code != ErrorCode::StartFailed {
+            return Err(e);
+        }
+        return Err(StoreError::new(
+            e.code,
+            format!(
+                "{} Check the network connection (or Docker's registry mirror settings) and try again; \
+                 `docker pull {IMAGE}` shows the whole error.",
+                e.message
+            ),
+        ));
+    }
     ctx.notices.push(format!("pulled the image {IMAGE}"));
     Ok(())
 }
 
-fn start_failed(failure: &cli::Failure, cmd: &[String], ctx: &Ctx<'_>) -> StoreError {
-    let e = cli::failed(failure, ErrorCode::StartFailed, cmd, ctx.timeout());
+async fn start_failed(failure: &cli::Failure, cmd: &[String], ctx: &Ctx<'_>) -> StoreError {
+    let e = ctx
+        .docker
+        .explain(failure, ErrorCode::StartFailed, cmd, ctx.timeout())
+        .await;
     if e.code != ErrorCode::StartFailed {
         return e;
     }
