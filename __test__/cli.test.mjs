@@ -13,7 +13,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 
-import { ROOT, FLAVORS, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
+import { ROOT, FLAVORS, SERVERS, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { COMMANDS, EXIT } = require('../cli/spec.js')
@@ -140,8 +140,8 @@ test('status of a store that is not running: the block, exit 3; --json parses', 
   assert.equal(json(j).running, false)
 })
 
-for (const { flavor, bin } of FLAVORS) {
-  test(`up / status / doctor / down round trip on ${flavor} (text and --json), the seed's block exactly, no password printed`, { skip: !bin && `${flavor}-server is not installed`, timeout: 120000 }, async (t) => {
+for (const { id, flavor, bin } of SERVERS) {
+  test(`up / status / doctor / down round trip on ${id} (text and --json), the seed's block exactly, no password printed`, { skip: !bin && `${flavor}-server is not installed`, timeout: 120000 }, async (t) => {
     const dataDir = tmpDataDir(t)
     const version = /v=([0-9.]+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8' }))[1]
     const up = await run(['up', '--data-dir', dataDir, '--binary', bin])

@@ -7,10 +7,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import path from 'node:path'
-import { addon, FLAVORS, ROOT, clientFor, isAlive, killAndWait, recordOutcome, tmpDataDir, track, waitFor } from './helpers.mjs'
+import { addon, FLAVORS, SERVERS, ROOT, clientFor, isAlive, killAndWait, recordOutcome, tmpDataDir, track, waitFor } from './helpers.mjs'
 
-for (const { flavor, bin } of FLAVORS) {
-  test(`${flavor}: SIGKILL under BullMQ load loses no job acknowledged ≥ 2 s before the kill`, { skip: !bin && `${flavor}-server is not installed`, timeout: 120000 }, async (t) => {
+for (const { id, flavor, bin } of SERVERS) {
+  test(`${id}: SIGKILL under BullMQ load loses no job acknowledged ≥ 2 s before the kill`, { skip: !bin && `${flavor}-server is not installed`, timeout: 120000 }, async (t) => {
     const dataDir = tmpDataDir(t)
     const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
     const clock = clientFor(t, s)
@@ -54,7 +54,7 @@ for (const { flavor, bin } of FLAVORS) {
     const exists = (await pipeline.exec()).map(([, v]) => v)
     const lost = old.filter((_, i) => exists[i] !== 1)
     assert.equal(lost.length, 0, `lost ${lost.length} of ${old.length}: ${JSON.stringify(lost.slice(0, 5))}`)
-    recordOutcome('Faults', `${flavor}: SIGKILL under BullMQ load (producer + worker running)`,
+    recordOutcome('Faults', `${id}: SIGKILL under BullMQ load (producer + worker running)`,
       `after the next ensure, ${old.length - lost.length} of ${old.length} jobs acknowledged ≥ 2 s before the kill were present (0 lost); ${acked.length} acknowledged in all`)
   })
 }

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import {
-  addon, FLAVORS, clientFor, isAlive, recordOutcome, rejectsWithCode, tmpDataDir, tmpfsDataDir,
+  addon, FLAVORS, SERVERS, clientFor, isAlive, recordOutcome, rejectsWithCode, tmpDataDir, tmpfsDataDir,
 } from './helpers.mjs'
 
-for (const { flavor, bin } of FLAVORS) {
-  describe(`faults on ${flavor}-server`, { skip: !bin && `${flavor}-server is not installed` }, () => {
+for (const { id, flavor, bin } of SERVERS) {
+  describe(`faults on ${id}`, { skip: !bin && `${flavor}-server is not installed` }, () => {
     test('a SIGSTOPped server: status and ensure fail with E_TIMEOUT, stop still stops it', { timeout: 30000 }, async (t) => {
       const dataDir = tmpDataDir(t)
       const s = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
@@ -22,7 +22,7 @@ for (const { flavor, bin } of FLAVORS) {
       const stop = await addon.stopQueueStore({ dataDir, timeoutMs: 4000 })
       assert.equal(stop.stopped, true)
       assert.equal(isAlive(s.pid), false)
-      recordOutcome('Faults', `${flavor}: server stopped with SIGSTOP`,
+      recordOutcome('Faults', `${id}: server stopped with SIGSTOP`,
         `status and ensure rejected with ${e1.code} after their timeoutMs (300 ms); stopQueueStore stopped it (${stop.method})`)
     })
 
@@ -47,7 +47,7 @@ for (const { flavor, bin } of FLAVORS) {
       const kept = values.filter((v, i) => v === `value-${i}`).length
       assert.equal(kept, 99, 'every complete record kept')
       assert.equal(values[99], null, 'only the cut record is gone')
-      recordOutcome('Faults', `${flavor}: AOF truncated 5 bytes into its last record`,
+      recordOutcome('Faults', `${id}: AOF truncated 5 bytes into its last record`,
         `the store started again, kept ${kept} of 100 keys (all complete records) and reported: "${note}"`)
     })
   })

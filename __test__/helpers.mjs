@@ -15,11 +15,43 @@ export const addon = require('../index.js')
 export const Redis = require('ioredis')
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 
-/** Both server flavors the suite runs against; `bin` is null where one is missing. */
+/** The two servers on PATH (Debian's valkey-server 8.0 and redis-server 7.0 in CI);
+ *  `bin` is null where one is missing. Most tests need just one server: the first. */
 export const FLAVORS = ['valkey', 'redis'].map((flavor) => ({
+  id: flavor,
   flavor,
   bin: which(`${flavor}-server`),
 }))
+
+/**
+ * The server matrix that scripts/matrix/install-servers.sh makes runnable (redis
+ * 7.0–8.6, valkey 8.0–9.1, redict 7.3): `[{ id, flavor, version, bin, source }]`,
+ * or [] where it has not been run.
+ */
+export const MATRIX = (() => {
+  const dir = process.env.CMS_MATRIX_DIR || path.join(os.homedir(), '.cache', 'claude-mem-store', 'matrix')
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'servers.json'), 'utf8'))
+  } catch {
+    return []
+  }
+})()
+
+/**
+ * The servers the heavy server-facing tests (managed store, ownership and races,
+ * faults, crash under load, probes, CLI round trip, zombies) run on: the oldest
+ * and the newest of each flavor in the matrix — the whole matrix gets the lighter
+ * lifecycle test (matrix.test.mjs). Without a matrix, the PATH servers.
+ */
+export const SERVERS = (() => {
+  const key = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.')
+  const picked = []
+  for (const flavor of ['valkey', 'redis', 'redict']) {
+    const all = MATRIX.filter((s) => s.flavor === flavor).sort((a, b) => key(a.version).localeCompare(key(b.version)))
+    for (const s of new Set([all[0], all[all.length - 1]])) if (s) picked.push({ id: `${s.flavor}-${s.version}`, ...s })
+  }
+  return picked.length ? picked : FLAVORS
+})()
 
 export function which(name) {
   for (const dir of (process.env.PATH || '').split(path.delimiter)) {
@@ -124,8 +156,8 @@ export function freePort() {
  * (extra `--name value` config), waits until it answers PING, and stops it by pid
  * after the test. Returns { pid, port, flavor, dir }.
  */
-export async function startServer(t, { flavor = 'redis', args = [], password } = {}) {
-  const bin = FLAVORS.find((f) => f.flavor === flavor)?.bin
+export async function startServer(t, { flavor = 'redis', bin: given, args = [], password } = {}) {
+  const bin = given || FLAVORS.find((f) => f.flavor === flavor)?.bin
   if (!bin) throw new Error(`${flavor}-server is not installed (see .ci/run)`)
   const port = await freePort()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cms-${flavor}-`))

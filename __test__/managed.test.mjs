@@ -7,14 +7,14 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {
-  addon, FLAVORS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, recordOutcome, rejectsWithCode,
+  addon, FLAVORS, SERVERS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, recordOutcome, rejectsWithCode,
   startServer, stopStoreAfter, tmpDataDir, track, waitFor,
 } from './helpers.mjs'
 
 const mode = (p) => fs.statSync(p).mode & 0o777
 
-for (const { flavor, bin } of FLAVORS) {
-  describe(`managed store on ${flavor}-server`, { skip: !bin && `${flavor}-server is not installed` }, () => {
+for (const { id, flavor, bin } of SERVERS) {
+  describe(`managed store on ${id}`, { skip: !bin && `${flavor}-server is not installed` }, () => {
     test('starts, adopts, reports and stops a private server', async (t) => {
       const dataDir = tmpDataDir(t)
       stopStoreAfter(t, dataDir)
@@ -142,14 +142,14 @@ for (const { flavor, bin } of FLAVORS) {
       const values = await c2.mget(...Array.from({ length: 1000 }, (_, i) => `old:${i}`))
       const kept = values.filter((v, i) => v === String(i)).length
       assert.equal(kept, 1000, 'every key written ≥ 2 s before the kill')
-      recordOutcome('Faults', `${flavor}: SIGKILL of the server, 1000 keys written ≥ 2 s before`,
+      recordOutcome('Faults', `${id}: SIGKILL of the server, 1000 keys written ≥ 2 s before`,
         `the next ensure started it again on the same port (${r.connection.port === s.connection.port ? 'same' : 'another'} port) with ${kept} of 1000 keys`)
     })
   })
 }
 
-for (const { flavor, bin } of FLAVORS) {
-  describe(`ownership, ports and races on ${flavor}-server`, { skip: !bin && `${flavor}-server is not installed` }, () => {
+for (const { id, flavor, bin } of SERVERS) {
+  describe(`ownership, ports and races on ${id}`, { skip: !bin && `${flavor}-server is not installed` }, () => {
     test('a pid file naming a live unrelated process: that process is never signalled', async (t) => {
       const dataDir = tmpDataDir(t)
       stopStoreAfter(t, dataDir)
@@ -180,7 +180,7 @@ for (const { flavor, bin } of FLAVORS) {
       assert.ok(isAlive(bystander.pid), 'bystander untouched by ensure')
       await addon.stopQueueStore({ dataDir })
       assert.ok(isAlive(bystander.pid), 'bystander untouched after stopping our server')
-      recordOutcome('Faults', `${flavor}: pid file naming a live unrelated process (a recycled pid)`,
+      recordOutcome('Faults', `${id}: pid file naming a live unrelated process (a recycled pid)`,
         `stop returned ${stop.code} and signalled nothing; status reported ${st.checks[0].code}; ensure set the file aside and started its own server; the unrelated process ${isAlive(bystander.pid) ? 'still runs' : 'DIED'}`)
     })
 
@@ -191,7 +191,7 @@ for (const { flavor, bin } of FLAVORS) {
       for (const password of ['someone-elses-password', undefined]) {
         const dataDir = tmpDataDir(t)
         stopStoreAfter(t, dataDir)
-        const other = await startServer(t, { flavor, password })
+        const other = await startServer(t, { flavor, bin, password })
         const stat = fs.readFileSync(`/proc/${other.pid}/stat`, 'utf8')
         const startToken = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
         fs.mkdirSync(path.join(dataDir, 'redis'), { recursive: true, mode: 0o700 })
@@ -216,7 +216,7 @@ for (const { flavor, bin } of FLAVORS) {
         }
         assert.equal(await c.dbsize(), 0)
         assert.ok(isAlive(other.pid), 'never signalled')
-        recordOutcome('Faults', `${flavor}: pid file naming another live server ${password ? 'with another password' : 'without a password'} (right pid and start token)`,
+        recordOutcome('Faults', `${id}: pid file naming another live server ${password ? 'with another password' : 'without a password'} (right pid and start token)`,
           `status reported ${st.checks[0].code} ("${st.checks[0].detail}"); ensure rejected with ${err.code}; nothing was written or signalled`)
       }
     })
@@ -239,7 +239,7 @@ for (const { flavor, bin } of FLAVORS) {
       const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
       assert.equal(settings.CLAUDE_MEM_REDIS_PORT, String(s.connection.port), 'new port persisted')
       assert.equal(settings.CLAUDE_MEM_MODEL, 'keep-me', 'other keys kept')
-      recordOutcome('Faults', `${flavor}: persisted port held by another program`, `the store moved to another port, saved it, kept other settings keys, and named the holder ("pid <test process> (node …)")`)
+      recordOutcome('Faults', `${id}: persisted port held by another program`, `the store moved to another port, saved it, kept other settings keys, and named the holder ("pid <test process> (node …)")`)
 
       // An explicit port (option) held by someone else is refused, not moved.
       await addon.stopQueueStore({ dataDir })
@@ -269,7 +269,7 @@ for (const { flavor, bin } of FLAVORS) {
         try { return fs.readlinkSync(`/proc/${p}/cwd`) === dataPath } catch { return false }
       })
       assert.deepEqual(servers.map(Number), [results[0].pid])
-      recordOutcome('Races', `${flavor}: 8 processes call ensure at once on a fresh data dir`, `${servers.length} server process; all 8 got the same pid and port`)
+      recordOutcome('Races', `${id}: 8 processes call ensure at once on a fresh data dir`, `${servers.length} server process; all 8 got the same pid and port`)
     })
   })
 }

@@ -7,7 +7,7 @@ import test from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 
-import { addon, Redis, FLAVORS, startServer, freePort, rejectsWithCode } from './helpers.mjs'
+import { addon, Redis, FLAVORS, SERVERS, startServer, freePort, rejectsWithCode } from './helpers.mjs'
 
 const PASSWORD = 'pr0be-Secret-9x'
 
@@ -34,9 +34,9 @@ async function smokeKeys(client) {
   return client.keys('*:smoke}*')
 }
 
-for (const { flavor, bin } of FLAVORS) {
-  test(`a correct ${flavor} store passes every check, smoke test included`, { skip: !bin && `${flavor}-server missing` }, async (t) => {
-    const server = await startServer(t, { flavor, password: PASSWORD, args: ['--maxmemory-policy', 'noeviction'] })
+for (const { id, flavor, bin } of SERVERS) {
+  test(`a correct ${id} store passes every check, smoke test included`, { skip: !bin && `${flavor}-server missing` }, async (t) => {
+    const server = await startServer(t, { flavor, bin, password: PASSWORD, args: ['--maxmemory-policy', 'noeviction'] })
     const c = admin(t, server.port, PASSWORD)
     await c.set('someone-elses-key', '1')
     const before = await c.dbsize()

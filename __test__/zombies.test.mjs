@@ -7,10 +7,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import path from 'node:path'
-import { FLAVORS, ROOT, readPid, isAlive, killAndWait, recordOutcome, tmpDataDir } from './helpers.mjs'
+import { FLAVORS, SERVERS, ROOT, readPid, isAlive, killAndWait, recordOutcome, tmpDataDir } from './helpers.mjs'
 
-for (const { flavor, bin } of FLAVORS) {
-  test(`50 start/stop cycles and 20 watcher restarts leave no zombie and no fd behind (${flavor})`, { skip: !bin && `${flavor}-server is not installed` }, async (t) => {
+for (const { id, flavor, bin } of SERVERS) {
+  test(`50 start/stop cycles and 20 watcher restarts leave no zombie and no fd behind (${id})`, { skip: !bin && `${flavor}-server is not installed` }, async (t) => {
     const dataDir = tmpDataDir(t)
     t.after(async () => {
       const pid = readPid(dataDir)
@@ -23,7 +23,7 @@ for (const { flavor, bin } of FLAVORS) {
     assert.deepEqual(r.childrenAtEnd, [], 'no child after 20 SIGKILLed servers were restarted by the watcher')
     assert.equal(r.fdsAfterCycles, r.fdsAfterFirstCycle, 'no fd leaked by 49 more cycles')
     assert.ok(r.fdsAtEnd <= r.fdsAfterFirstCycle, `no fd leaked by the watcher: ${r.fdsAtEnd} > ${r.fdsAfterFirstCycle}`)
-    recordOutcome('Faults', `one host process: 50 start/stop cycles, 20 SIGKILL + watcher restarts (${flavor})`,
+    recordOutcome('Faults', `one host process: 50 start/stop cycles, 20 SIGKILL + watcher restarts (${id})`,
       `71 servers in all; ${r.childrenAtEnd.length} children left (zombie or not); fds ${r.fdsAfterFirstCycle} after the first cycle, ${r.fdsAfterCycles} after 50, ${r.fdsAtEnd} at the end`)
   })
 }

@@ -3,7 +3,8 @@
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up --install-redis` (find or install a server, start the
 //         managed store, print its status).
-//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
+//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh)
+//         and the server matrix (scripts/matrix/install-servers.sh),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
 import { spawnSync } from 'node:child_process'
@@ -58,6 +59,9 @@ switch (task) {
     break
   case 'test':
     run('bash', [path.join(root, 'scripts', 'install-test-servers.sh')])
+    // The server matrix (redis 7.0–8.6, valkey 8.0–9.1, redict 7.3), cached between
+    // runs on one machine; CI needs every one of them.
+    run('bash', [path.join(root, 'scripts', 'matrix', 'install-servers.sh'), ...(process.env.CI ? ['--require-all'] : [])])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])

@@ -152,7 +152,10 @@ pub fn choose(
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
-    a == b || std::fs::canonicalize(a).ok().is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
+    a == b
+        || std::fs::canonicalize(a)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
 }
 
 /// `inspect`, answered from the cache when this exact file was inspected before.
@@ -342,7 +345,9 @@ mod tests {
             Some((Flavor::Redis, "7.0.15".into()))
         );
         assert_eq!(
-            parse_version("Redict server v=7.3.6 sha=00000000:0 malloc=jemalloc-5.3.1 bits=64 build=1"),
+            parse_version(
+                "Redict server v=7.3.6 sha=00000000:0 malloc=jemalloc-5.3.1 bits=64 build=1"
+            ),
             Some((Flavor::Redict, "7.3.6".into()))
         );
         assert_eq!(parse_version("bash, version 5"), None);

@@ -35,12 +35,9 @@ pub fn is_alive(pid: u32) -> bool {
     let exists = unsafe { libc::kill(raw, 0) } == 0
         || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
     if exists && is_zombie(pid) {
-        // Dead; if it is a server we spawned, collect it now. A multi-threaded
-        // server's main thread shows as a zombie while its other threads are still
-        // exiting, and cannot be collected until they have: until then it counts as
-        // alive, so that whoever waits for it to exit waits to collect it too.
-        reap_exited_children();
-        return still_spawned(pid);
+        // Dead; if it is a server we spawned, collect it now.
+        collect_exiting(pid);
+        return false;
     }
     exists
 }
@@ -176,7 +173,25 @@ pub fn signal(_pid: u32, _signal: Signal) -> bool {
 /// The servers this process spawned and has not yet collected.
 static SPAWNED: Mutex<Vec<Child>> = Mutex::new(Vec::new());
 
+/// Collects `pid` if it is a server we spawned. A multi-threaded server's main
+/// thread shows as a zombie while its other threads are still exiting, and cannot
+/// be collected until they have — a matter of microseconds, so this waits for that,
+/// briefly (a thread stuck in the kernel must not hang the caller: then the next
+/// sweep collects it).
+#[cfg(unix)]
+fn collect_exiting(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(250);
+    loop {
+        reap_exited_children();
+        if !still_spawned(pid) || std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
 /// Whether `pid` is a server this process spawned and has not yet collected.
+#[cfg(unix)]
 fn still_spawned(pid: u32) -> bool {
     SPAWNED
         .lock()

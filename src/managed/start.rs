@@ -6,10 +6,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::binaries::ServerBinary;
-use crate::last_server::{self, LastServer};
 use crate::client::{Client, ClientError};
 use crate::config::{ServerConfig, ipv6_loopback_available};
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::last_server::{self, LastServer};
 use crate::managed::ownership::{connect_and_info, loopback};
 use crate::paths::{StorePaths, local_date_today};
 use crate::pidfile::{self, PidRecord};
@@ -442,7 +442,10 @@ mod tests {
         let tail = last_lines(&log_since(&p, 0));
         assert!(tail.ends_with("line 99"));
         assert!(!tail.contains("line 80\n"));
-        assert_eq!(last_lines(&log_since(&d.join("missing"), 0)), "(no log written)");
+        assert_eq!(
+            last_lines(&log_since(&d.join("missing"), 0)),
+            "(no log written)"
+        );
         // Only what this start wrote: lines before the offset are not its own.
         let offset = "line 0\n".len() as u64;
         assert!(!last_lines(&log_since(&p, offset)).contains("line 0\n"));
