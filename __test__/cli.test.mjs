@@ -154,7 +154,7 @@ for (const { id, flavor, bin } of SERVERS) {
     const port = JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'redis.pid'), 'utf8')).port
     const block = [
       'Queue: BullMQ',
-      `Store: managed ${flavor === 'valkey' ? 'Valkey' : 'Redis'} ${version} on 127.0.0.1:${port}`,
+      `Store: managed ${{ valkey: 'Valkey', redis: 'Redis', redict: 'Redict' }[flavor]} ${version} on 127.0.0.1:${port}`,
       'Persistence: AOF everysec',
       'Policy: noeviction',
     ]
