@@ -23,15 +23,22 @@ use napi_derive::napi;
 /// `valkey/valkey` image (named volume for `/data`, published on 127.0.0.1 only),
 /// found by its `com.claude-mem.*` labels; no `docker` on PATH or its engine down
 /// is `E_DOCKER_UNAVAILABLE` with the next step. Docker is never installed.
-/// External mode: probes `url` (`CLAUDE_MEM_REDIS_URL`) with every check and the
+/// External mode: probes `url` (`CLAUDE_MEM_REDIS_URL`; empty: `host:port` with no
+/// password, as claude-mem's runtime connects) with every check and the
 /// BullMQ smoke test, and returns its status; it never starts anything. A URL that
 /// fails rejects with the failing check's code (`E_UNREACHABLE`, `E_AUTH`,
 /// `E_EVICTION_POLICY`, `E_CLUSTER_PREFIX`, …) and its fix: there is no fallback
 /// to a managed store.
 ///
+/// Managed and docker mode save `CLAUDE_MEM_REDIS_MODE`, `_HOST`, `_PORT` and
+/// `_URL` (with the password: the file is made 0600) to settings.json, which is
+/// where claude-mem's own runtime reads its connection. Without a `binary`, the
+/// managed store runs the server that last ran its data.
+///
 /// Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
-/// `E_PORT_IN_USE`, `E_START_FAILED`, `E_TIMEOUT`, `E_LOCK_TIMEOUT`, `E_NOT_OWNED`,
-/// `E_DOCKER_UNAVAILABLE`, …
+/// `E_PORT_IN_USE`, `E_START_FAILED`, `E_DATA_INCOMPATIBLE` (the server cannot read
+/// data a newer one wrote: the message names that one), `E_TIMEOUT`,
+/// `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, `E_DOCKER_UNAVAILABLE`, …
 #[napi(
     ts_args_type = "options?: StoreOptions",
     ts_return_type = "Promise<QueueStoreStatus>"
@@ -97,8 +104,8 @@ pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<O
     })
 }
 
-/// Lists the `valkey-server` / `redis-server` binaries on this machine, best first
-/// (Valkey before Redis, newer first): on PATH, in /opt/homebrew/bin,
+/// Lists the `valkey-server` / `redis-server` / `redict-server` binaries on this
+/// machine, best first (Valkey, then Redis, then Redict; newer first): on PATH, in /opt/homebrew/bin,
 /// /usr/local/bin, /usr/bin and under `<dataDir>/bin/valkey/<version>/`.
 #[napi(
     ts_args_type = "options?: { dataDir?: string }",
