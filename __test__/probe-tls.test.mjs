@@ -99,3 +99,18 @@ test('rediss:// to a server without TLS is E_TLS', { skip: !which('openssl') && 
   assert.ok(tls, JSON.stringify(report.checks))
   assert.ok(['E_TLS', 'E_TIMEOUT'].includes(tls.code), JSON.stringify(tls))
 })
+
+test('rediss:// trusts SSL_CERT_FILE (the TLS roots are Mozilla\'s bundle plus the OS store and SSL_CERT_FILE/DIR, on every platform)', { skip: !which('openssl') && 'openssl missing', timeout: 60000 }, async (t) => {
+  const certs = makeCertificates(tmpDataDir(t))
+  const server = await startTlsServer(t, certs)
+  const url = `rediss://:${PASSWORD}@localhost:${server.port}`
+  const probe = (env) => JSON.parse(execFileSync(process.execPath, ['-e', `
+    require(${JSON.stringify(path.resolve('index.js'))}).probeRedisUrl(${JSON.stringify(url)}, { timeoutMs: 5000 })
+      .then((r) => console.log(JSON.stringify(r.checks.find((c) => c.name === 'tls'))))`],
+  { encoding: 'utf8', env: { ...process.env, ...env } }))
+  const trusted = probe({ SSL_CERT_FILE: certs.ca })
+  assert.equal(trusted.ok, true, JSON.stringify(trusted))
+  const untrusted = probe({ SSL_CERT_FILE: '/nonexistent.pem' })
+  assert.equal(untrusted.ok, false)
+  assert.equal(untrusted.code, 'E_TLS')
+})

@@ -115,16 +115,6 @@ impl Client {
         ca_pem: Option<&[u8]>,
         timeout: Duration,
     ) -> ClientResult<Client> {
-        let addr = if endpoint.tls {
-            ConnectionAddr::TcpTls {
-                host: endpoint.host.clone(),
-                port: endpoint.port,
-                insecure: false,
-                tls_params: None,
-            }
-        } else {
-            ConnectionAddr::Tcp(endpoint.host.clone(), endpoint.port)
-        };
         let mut redis_info = RedisConnectionInfo::default()
             .set_db(endpoint.db)
             // One round trip less: we do not need CLIENT SETINFO.
@@ -135,34 +125,44 @@ impl Client {
         if let Some(password) = &endpoint.password {
             redis_info = redis_info.set_password(password);
         }
-        let info = addr
-            .into_connection_info()
-            .map_err(classify)?
-            .set_redis_settings(redis_info);
-        if endpoint.tls {
-            install_crypto_provider();
-        }
-        let client = match ca_pem.filter(|_| endpoint.tls) {
-            Some(pem) => redis::Client::build_with_tls(
-                info,
-                redis::TlsCertificates {
-                    client_tls: None,
-                    root_cert: Some(pem.to_vec()),
-                },
-            ),
-            None => redis::Client::open(info),
-        }
-        .map_err(classify)?;
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout));
-        let conn = tokio::time::timeout(
-            timeout,
-            client.get_multiplexed_async_connection_with_config(&config),
-        )
+        let conn = tokio::time::timeout(timeout, async {
+            if !endpoint.tls {
+                let info = ConnectionAddr::Tcp(endpoint.host.clone(), endpoint.port)
+                    .into_connection_info()
+                    .map_err(classify)?
+                    .set_redis_settings(redis_info);
+                let client = redis::Client::open(info).map_err(classify)?;
+                return client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map_err(classify);
+            }
+            // rediss://: TLS is ours (tokio-rustls), redis-rs only speaks RESP over it,
+            // so redis-rs needs no TLS feature (whose rustls-native-certs links
+            // Security.framework on macOS).
+            let tls = crate::tls::client_config(ca_pem).map_err(ClientError::Other)?;
+            let tcp = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+                .await
+                .map_err(|e| classify(e.into()))?;
+            let _ = tcp.set_nodelay(true);
+            let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
+                .map_err(|e| ClientError::Other(format!("bad TLS server name: {e}")))?;
+            let stream = tokio_rustls::TlsConnector::from(tls)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| classify(e.into()))?;
+            let (conn, driver) =
+                MultiplexedConnection::new_with_config(&redis_info, stream, config)
+                    .await
+                    .map_err(classify)?;
+            tokio::spawn(driver);
+            Ok(conn)
+        })
         .await
-        .map_err(|_| ClientError::Timeout)?
-        .map_err(classify)?;
+        .map_err(|_| ClientError::Timeout)??;
         Ok(Client { conn, timeout })
     }
 

@@ -30,6 +30,7 @@ pub mod settings;
 pub mod settings_file;
 pub mod smoke;
 pub mod status;
+pub mod tls;
 pub mod uninstall;
 
 /// The N-API layer (the only module that knows about JavaScript).

@@ -36,6 +36,12 @@ pub fn client(url: &Url) -> Result<Client> {
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .user_agent(concat!("claude-mem-store/", env!("CARGO_PKG_VERSION")));
+    // Mozilla's roots are built in (webpki-roots); add the OS store / SSL_CERT_FILE.
+    for der in crate::tls::extra_roots() {
+        if let Ok(cert) = reqwest::Certificate::from_der(der) {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
     if is_loopback(url) {
         // A proxy from the environment must not intercept a loopback mirror.
         builder = builder.no_proxy();
