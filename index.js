@@ -19,7 +19,7 @@ const TARGETS = {
   'linux-arm64': 'linux-arm64',
   'darwin-x64': 'darwin-x64',
   'darwin-arm64': 'darwin-arm64',
-  'win32-x64': 'win32-x64-msvc',
+  'win32-x64': 'win32-x64-gnu',
 }
 
 /** musl or glibc: the generated loader's test (Debian's ldd is a glibc script). */

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { ROOT, addon } from './helpers.mjs'
 
 const libc = process.platform === 'linux' ? '-gnu' : ''
-const target = `${process.platform}-${process.arch}${process.platform === 'win32' ? '-msvc' : libc}`
+const target = `${process.platform}-${process.arch}${process.platform === 'win32' ? '-gnu' : libc}`
 const nodeFile = path.join(ROOT, `claude-mem-store.${target}.node`)
 
 function nodeEval(code, { cwd = ROOT, env = {}, type = 'commonjs' } = {}) {

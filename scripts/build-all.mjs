@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// `npm run build:all`: builds the addon for every target in package.json's
+// `napi.targets` from this one Linux x86-64 machine, and puts each `.node` into its
+// `npm/<platform>/` package, the napi-rs way (`napi build` per target into
+// target/artifacts/<platform>/, then `napi artifacts`).
+//
+// Everything is cross-linked with zig (cargo-zigbuild), which needs no SDK:
+//   linux gnu    `<triple>.2.17`: glibc 2.17 at most (napi-rs's floor: RHEL/CentOS 7,
+//                Ubuntu 14.04, Amazon Linux 2 …), checked by the tests with objdump -T.
+//   linux musl   napi's -x adds `-C target-feature=-crt-static` (a cdylib).
+//   darwin       zig links Mach-O without Apple's SDK because nothing links an Apple
+//                framework (see src/tls.rs); MACOSX_DEPLOYMENT_TARGET sets the oldest
+//                macOS it loads on (zig would stamp the newest). Not stripped or
+//                changed after linking: arm64 macOS requires its ad-hoc signature.
+//   windows      x86_64-pc-windows-gnu (the napi CLI cross-builds only MSVC, whose
+//                CRT and SDK come from Microsoft, not from a package registry): plain
+//                cargo zigbuild. napi's build script insists on a `libnode.dll` to link
+//                against, which nothing uses — napi resolves every N-API function from
+//                node.exe at load time — so an empty stub satisfies it. The DLL imports
+//                only Windows system DLLs and the UCRT (checked by the tests), so it
+//                loads in the official (MSVC-built) node.exe.
+//
+// Usage: node scripts/build-all.mjs [--targets <triple,…>] [--debug]
+// Installs what it needs if missing: the rustup targets, and cargo-zigbuild + ziglang
+// from PyPI at the versions pinned in scripts/build-requirements.txt.
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+const binaryName = pkg.napi.binaryName
+const artifacts = path.join(root, 'target', 'artifacts')
+
+/** How each target is built here: its napi platform name and extra environment. */
+const RECIPES = {
+  'x86_64-unknown-linux-gnu': { platform: 'linux-x64-gnu', zigTarget: 'x86_64-unknown-linux-gnu.2.17' },
+  'aarch64-unknown-linux-gnu': { platform: 'linux-arm64-gnu', zigTarget: 'aarch64-unknown-linux-gnu.2.17' },
+  'x86_64-unknown-linux-musl': { platform: 'linux-x64-musl' },
+  'aarch64-unknown-linux-musl': { platform: 'linux-arm64-musl' },
+  'x86_64-apple-darwin': { platform: 'darwin-x64', env: { MACOSX_DEPLOYMENT_TARGET: '10.13' } },
+  'aarch64-apple-darwin': { platform: 'darwin-arm64', env: { MACOSX_DEPLOYMENT_TARGET: '11.0' } },
+  'x86_64-pc-windows-gnu': { platform: 'win32-x64-gnu', windowsGnu: true },
+}
+
+function run(cmd, args, opts = {}) {
+  console.error(`\n$ ${[cmd, ...args].join(' ')}`)
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', ...opts, env: { ...process.env, ...opts.env } })
+  if (r.error) throw new Error(`could not run ${cmd}: ${r.error.message}`)
+  if (r.status !== 0) throw new Error(`${cmd} ${args[0]} failed (exit ${r.status})`)
+}
+
+function quiet(cmd, args) {
+  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8' })
+}
+
+/** cargo-zigbuild and zig, from PyPI at pinned versions, if missing. */
+function ensureZig() {
+  const zig = quiet('python3', ['-m', 'ziglang', 'version'])
+  const zigbuild = quiet('cargo', ['zigbuild', '--help'])
+  if (zig.status === 0 && zigbuild.status === 0) return
+  run('python3', ['-m', 'pip', 'install', '--quiet', '-r', path.join(root, 'scripts', 'build-requirements.txt')])
+}
+
+function ensureRustTargets(triples) {
+  const installed = quiet('rustup', ['target', 'list', '--installed']).stdout.split('\n')
+  const missing = triples.filter((t) => !installed.includes(t))
+  if (missing.length) run('rustup', ['target', 'add', ...missing])
+}
+
+/** An empty `libnode.dll` + `libnode.a` for napi-build's link check (see the header). */
+function libnodeStub() {
+  const dir = path.join(root, 'target', 'libnode-stub')
+  fs.mkdirSync(dir, { recursive: true })
+  fs.writeFileSync(path.join(dir, 'libnode.dll'), '')
+  // An empty archive: the magic line and no members.
+  fs.writeFileSync(path.join(dir, 'libnode.a'), '!<arch>\n')
+  return dir
+}
+
+function build(triple, release) {
+  const recipe = RECIPES[triple]
+  if (!recipe) throw new Error(`no recipe for ${triple}: add one to scripts/build-all.mjs`)
+  const out = path.join(artifacts, recipe.platform)
+  fs.rmSync(out, { recursive: true, force: true })
+  fs.mkdirSync(out, { recursive: true })
+  const started = Date.now()
+  if (recipe.windowsGnu) {
+    run('cargo', ['zigbuild', ...(release ? ['--release'] : []), '--target', triple], { env: { LIBNODE_PATH: libnodeStub() } })
+    const dll = path.join(root, 'target', triple, release ? 'release' : 'debug', 'claude_mem_store.dll')
+    fs.copyFileSync(dll, path.join(out, `${binaryName}.${recipe.platform}.node`))
+  } else {
+    // --dts into target/: cross builds must not rewrite the committed index.d.ts.
+    run('npx', ['napi', 'build', '--platform', ...(release ? ['--release'] : []), '--no-js', '-x',
+      '--target', recipe.zigTarget || triple, '--output-dir', out, '--dts', path.join('..', '..', 'target', 'artifacts', `${recipe.platform}.d.ts`)],
+    { env: recipe.env })
+  }
+  const file = path.join(out, `${binaryName}.${recipe.platform}.node`)
+  if (!fs.existsSync(file)) throw new Error(`${triple}: the build made no ${path.relative(root, file)}`)
+  return { triple, platform: recipe.platform, file, bytes: fs.statSync(file).size, seconds: (Date.now() - started) / 1000 }
+}
+
+const args = process.argv.slice(2)
+const only = args.includes('--targets') ? args[args.indexOf('--targets') + 1].split(',') : null
+const release = !args.includes('--debug')
+const targets = pkg.napi.targets.filter((t) => !only || only.includes(t))
+
+ensureZig()
+ensureRustTargets(targets)
+const built = targets.map((t) => build(t, release))
+// Each .node into npm/<platform>/ (and the package root), the napi-rs way.
+if (!only) run('npx', ['napi', 'artifacts', '--output-dir', path.relative(root, artifacts), '--npm-dir', 'npm'])
+else for (const b of built) fs.copyFileSync(b.file, path.join(root, 'npm', b.platform, path.basename(b.file)))
+console.error('\nbuilt:')
+for (const b of built) console.error(`  ${b.platform.padEnd(16)} ${(b.bytes / 1048576).toFixed(1).padStart(5)} MB  ${b.seconds.toFixed(0).padStart(4)} s  npm/${b.platform}/${path.basename(b.file)}`)
