@@ -90,14 +90,23 @@ function build(triple, release) {
     const dll = path.join(root, 'target', triple, release ? 'release' : 'debug', 'claude_mem_store.dll')
     fs.copyFileSync(dll, path.join(out, `${binaryName}.${recipe.platform}.node`))
   } else {
-    // --dts into target/: cross builds must not rewrite the committed index.d.ts.
+    // The typings go beside the .node in target/artifacts/ (see typings() below).
     run('npx', ['napi', 'build', '--platform', ...(release ? ['--release'] : []), '--no-js', '-x',
-      '--target', recipe.zigTarget || triple, '--output-dir', out, '--dts', path.join('..', '..', 'target', 'artifacts', `${recipe.platform}.d.ts`)],
-    { env: recipe.env })
+      '--target', recipe.zigTarget || triple, '--output-dir', out], { env: recipe.env })
   }
   const file = path.join(out, `${binaryName}.${recipe.platform}.node`)
   if (!fs.existsSync(file)) throw new Error(`${triple}: the build made no ${path.relative(root, file)}`)
   return { triple, platform: recipe.platform, file, bytes: fs.statSync(file).size, seconds: (Date.now() - started) / 1000 }
+}
+
+/**
+ * index.d.ts as `napi build` generated it (the same for every target): written to
+ * the package root, so that the test suite's drift check compares the committed
+ * file with what this build generates.
+ */
+function typings(built) {
+  const generated = built.map((b) => path.join(path.dirname(b.file), 'index.d.ts')).find((f) => fs.existsSync(f))
+  if (generated) fs.copyFileSync(generated, path.join(root, 'index.d.ts'))
 }
 
 const args = process.argv.slice(2)
@@ -108,6 +117,7 @@ const targets = pkg.napi.targets.filter((t) => !only || only.includes(t))
 ensureZig()
 ensureRustTargets(targets)
 const built = targets.map((t) => build(t, release))
+typings(built)
 // Each .node into npm/<platform>/ (and the package root), the napi-rs way.
 if (!only) run('npx', ['napi', 'artifacts', '--output-dir', path.relative(root, artifacts), '--npm-dir', 'npm'])
 else for (const b of built) fs.copyFileSync(b.file, path.join(root, 'npm', b.platform, path.basename(b.file)))

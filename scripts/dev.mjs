@@ -3,8 +3,10 @@
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up --install-redis` (find or install a server, start the
 //         managed store, print its status).
-//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh)
-//         and the server matrix (scripts/matrix/install-servers.sh),
+//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
+//         the server matrix (scripts/matrix/install-servers.sh) and the other
+//         platforms' runtimes (scripts/platforms/runtimes.sh), then build every
+//         platform package (scripts/build-all.mjs),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
 import { spawnSync } from 'node:child_process'
@@ -62,11 +64,16 @@ switch (task) {
     // The server matrix (redis 7.0–8.6, valkey 8.0–9.1, redict 7.3), cached between
     // runs on one machine; CI needs every one of them.
     run('bash', [path.join(root, 'scripts', 'matrix', 'install-servers.sh'), ...(process.env.CI ? ['--require-all'] : [])])
+    // Runtimes for the other platforms' packages: Node arm64 under qemu, Bun on
+    // musl (x64, arm64), node.exe under wine; cached likewise.
+    run('bash', [path.join(root, 'scripts', 'platforms', 'runtimes.sh')])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
     run('cargo', ['test'])
-    build()
+    // Every platform package, cross-linked with zig; this machine's build is the
+    // one the suite loads (and its typings are checked against index.d.ts).
+    run(process.execPath, [path.join(root, 'scripts', 'build-all.mjs')])
     checkGeneratedFilesUnchanged()
     fs.rmSync(path.join(root, 'target', 'reliability.jsonl'), { force: true })
     run(process.execPath, ['--test', '--test-concurrency=2', ...(extra.length ? extra : ['__test__/'])])

@@ -156,7 +156,7 @@ async function main() {
   const registry = await startRegistry()
   const env = { npm_config_userconfig: registry.npmrc, npm_config_registry: registry.url }
   const staged = stage()
-  mustRun(process.execPath, [path.join(root, 'scripts', 'release', 'publish.mjs'), '--cwd', staged, '--only-built'], { env, stdio: ['ignore', 'inherit', 'inherit'] })
+  mustRun(process.execPath, [path.join(root, 'scripts', 'release', 'publish.mjs'), '--cwd', staged, '--only-built'], { env, stdio: ['ignore', process.stderr, 'inherit'] })
   const published = await request('GET', `${registry.url}claude-mem-store`)
   const meta = JSON.parse(published.body)
   const latest = meta.versions[meta['dist-tags'].latest]
