@@ -251,6 +251,39 @@ async function bullmqThroughput() {
   record('BullMQ add+process throughput', subject, baseline, { ratio: 0.95, higherIsBetter: true, text: '≥ 0.95× hand-started server' })
 }
 
+/**
+ * The Linux platform packages `npm run build:all` made (zig-linked; gnu with a
+ * glibc 2.17 floor): each .node's size, and the require time of this machine's
+ * package against the local build (`napi build`, linked with the system's gcc and
+ * glibc), interleaved in fresh processes. Only native timings: an emulated run
+ * (qemu) measures the emulator, not the package.
+ */
+function platformPackages() {
+  const local = path.join(ROOT, `claude-mem-store.linux-x64-gnu.node`)
+  const pkgNode = (p) => path.join(ROOT, 'npm', p, `claude-mem-store.${p}.node`)
+  for (const p of ['linux-x64-gnu', 'linux-arm64-gnu', 'linux-x64-musl', 'linux-arm64-musl']) {
+    if (!fs.existsSync(pkgNode(p))) {
+      console.log(`${p}: not built (npm run build:all)`)
+      continue
+    }
+    const mb = fs.statSync(pkgNode(p)).size / 1048576
+    results.push({ name: `.node size: ${p} package`, subject: { label: pkgNode(p), median: mb, min: mb, max: mb, n: 1 }, baseline: null, ratio: null, target: { text: 'reported' }, pass: true, unit: ' MB' })
+    console.log(`${p}: ${mb.toFixed(2)} MB`)
+  }
+  if (process.arch !== 'x64' || !fs.existsSync(pkgNode('linux-x64-gnu')) || !fs.existsSync(local)) return
+  const code = `const t0 = process.hrtime.bigint(); require(${JSON.stringify(ROOT)}); console.log(Number(process.hrtime.bigint() - t0) / 1e6)`
+  const once = (env) => Number(execFileSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, ...env } }))
+  const subject = { label: 'require, the linux-x64-gnu package (zig, glibc 2.17)', samples: [] }
+  const baseline = { label: 'require, the local build (gcc, this glibc)', samples: [] }
+  once({})
+  for (let i = 0; i < ROUNDS * 2; i++) {
+    const pair = [() => baseline.samples.push(once({})), () => subject.samples.push(once({ NAPI_RS_NATIVE_LIBRARY_PATH: pkgNode('linux-x64-gnu') }))]
+    if (i % 2) pair.reverse()
+    for (const step of pair) step()
+  }
+  record('require: the linux-x64-gnu package', subject, baseline, { absMs: 5, text: '≤ 5 ms' })
+}
+
 /** Whole-process wall time of `cmd args`, in ms. */
 function timeCommand(cmd, args) {
   const t0 = now()
@@ -391,6 +424,7 @@ const steps = {
   rms: versusRedisMemoryServer,
   warm: warmCalls,
   require: requireTime,
+  packages: platformPackages,
   bullmq: bullmqThroughput,
   sha256: sha256Speed,
   download: downloadMemory,
