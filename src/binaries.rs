@@ -44,6 +44,8 @@ pub enum BinarySource {
     System,
     /// Downloaded by claude-mem into `<dataDir>/bin/valkey/<version>/`.
     Download,
+    /// Shipped in this addon's platform package, verified against its pinned sha256.
+    Bundled,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,11 +60,25 @@ const NAMES: [&str; 3] = ["valkey-server", "redis-server", "redict-server"];
 const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
 const SYSTEM_DIRS: [&str; 1] = ["/usr/bin"];
 
-/// Every usable server binary, best first: Valkey before Redis, newer before older,
-/// then by where it was found (our download, PATH, Homebrew, system). A file that
-/// does not answer `--version` like a server is left out.
+/// Every usable server binary, best first: the bundled Valkey (verified), then
+/// Valkey before Redis, newer before older, then by where it was found (our
+/// download, PATH, Homebrew, system). A file that does not answer `--version` like
+/// a server is left out, and so is a bundled one that does not match its pin.
 pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<ServerBinary> {
+    detect_with_bundled(data_dir, path_var).0
+}
+
+/// [`detect`], and why the bundled server was rejected, if it was.
+pub fn detect_with_bundled(
+    data_dir: &Path,
+    path_var: Option<&std::ffi::OsStr>,
+) -> (Vec<ServerBinary>, Option<StoreError>) {
     let mut cache = BinaryCache::for_data_dir(data_dir);
+    let (bundled, rejected) = match crate::bundled::find(&mut cache) {
+        Some(Ok(b)) => (Some(b), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
     let mut candidates: Vec<(PathBuf, BinarySource)> = Vec::new();
     candidates.extend(downloaded(data_dir));
     if let Some(path_var) = path_var {
@@ -83,6 +99,9 @@ pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<Server
         }
     }
     let mut seen = std::collections::HashSet::new();
+    if let Some(b) = &bundled {
+        seen.insert(std::fs::canonicalize(&b.path).unwrap_or_else(|_| b.path.clone()));
+    }
     let mut found: Vec<ServerBinary> = candidates
         .into_iter()
         .filter(|(p, _)| is_executable(p))
@@ -96,7 +115,8 @@ pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<Server
             .cmp(&rank(b.flavor))
             .then_with(|| version_key(&b.version).cmp(&version_key(&a.version)))
     });
-    found
+    found.splice(0..0, bundled);
+    (found, rejected)
 }
 
 /// The binary to run, and a notice when a better one was passed over: the explicit
@@ -115,7 +135,7 @@ pub fn choose(
         cache.save();
         return found.map(|b| (b, None));
     }
-    let found = detect(data_dir, path_var);
+    let (found, bundled_rejected) = detect_with_bundled(data_dir, path_var);
     let best = found.first().cloned();
     let remembered = preferred.and_then(|p| {
         let same = |b: &&ServerBinary| same_file(&b.path, p);
@@ -126,7 +146,7 @@ pub fn choose(
             b
         })
     });
-    match (remembered, best) {
+    let chosen = match (remembered, best) {
         // A newer server of the same kind can take the data over: say so, never do it
         // unasked (afterwards the older one may not read the data any more).
         (Some(r), Some(b))
@@ -147,7 +167,24 @@ pub fn choose(
         }
         (Some(r), _) => Ok((r, None)),
         (None, Some(b)) => Ok((b, None)),
-        (None, None) => Err(no_server_binary()),
+        // The only server there is failed its verification: that is the error.
+        (None, None) => Err(bundled_rejected.clone().unwrap_or_else(no_server_binary)),
+    };
+    // A bundled server that failed its verification is never run, and never silently
+    // passed over either.
+    match (chosen, bundled_rejected) {
+        (Ok((b, notice)), Some(rejected)) => {
+            let said = format!(
+                "{} [{}]; {} {} ({}) runs instead",
+                rejected.message,
+                rejected.code,
+                b.flavor.as_str(),
+                b.version,
+                b.path.display()
+            );
+            Ok((b, Some(notice.map_or(said.clone(), |n| format!("{n}; {said}")))))
+        }
+        (chosen, _) => chosen,
     }
 }
 

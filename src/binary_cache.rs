@@ -18,6 +18,9 @@ struct Entry {
     mtime_ns: u128,
     flavor: Flavor,
     version: String,
+    /// The bundled server only: the pinned sha256 this file was verified against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +67,28 @@ impl BinaryCache {
     }
 
     pub fn put(&mut self, path: &Path, flavor: Flavor, version: &str) {
+        self.insert(path, flavor, version, None);
+    }
+
+    /// Whether this very file (path, size, mtime) was verified against `sha256`.
+    pub fn verified(&self, path: &Path, sha256: &str) -> bool {
+        let Some((size, mtime_ns)) = fingerprint(path) else {
+            return false;
+        };
+        self.entries.iter().any(|e| {
+            e.path == path
+                && e.size == size
+                && e.mtime_ns == mtime_ns
+                && e.sha256.as_deref() == Some(sha256)
+        })
+    }
+
+    /// Records `path` as verified against `sha256` (and what it said it is).
+    pub fn put_verified(&mut self, path: &Path, flavor: Flavor, version: &str, sha256: &str) {
+        self.insert(path, flavor, version, Some(sha256.to_string()));
+    }
+
+    fn insert(&mut self, path: &Path, flavor: Flavor, version: &str, sha256: Option<String>) {
         let Some((size, mtime_ns)) = fingerprint(path) else {
             return;
         };
@@ -74,6 +99,7 @@ impl BinaryCache {
             mtime_ns,
             flavor,
             version: version.to_string(),
+            sha256,
         });
         self.dirty = true;
     }

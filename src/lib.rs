@@ -6,6 +6,7 @@
 pub mod binaries;
 pub mod binary_cache;
 pub mod blocking;
+pub mod bundled;
 pub mod client;
 pub mod config;
 pub mod docker;
