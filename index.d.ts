@@ -227,8 +227,11 @@ export interface ServerBinary {
   flavor: 'valkey' | 'redis' | 'redict'
   /** From `--version`, e.g. `8.0.1`. */
   version: string
-  /** Where it was found. */
-  source: 'option' | 'path' | 'homebrew' | 'system' | 'download'
+  /**
+   * Where it was found. `bundled`: the static Valkey in this addon's platform
+   * package, verified against the sha256 it was built with before its first use.
+   */
+  source: 'option' | 'path' | 'homebrew' | 'system' | 'download' | 'bundled'
 }
 
 /** How installQueueStore installs: `auto` follows planInstall(). */

@@ -203,27 +203,30 @@ function requireTime() {
   record("require('claude-mem-store')", { label: 'require in a fresh node process', samples }, null, { absMs: 5, text: '≤ 5 ms' })
 }
 
-async function bullmqThroughput() {
+/** BullMQ jobs/s on `connection`: 2000 jobs added in bulk, processed by one Worker (concurrency 50). */
+async function bullmqRun(connection, name) {
   const { Queue, Worker } = require('bullmq')
-  const bin = BINS.valkey || BINS.redis
   const JOBS = 2000
-  async function run(connection, name) {
-    const queue = new Queue(name, { connection })
-    let done = 0
-    let finish
-    const finished = new Promise((r) => { finish = r })
-    const worker = new Worker(name, async () => 1, { connection, concurrency: 50, autorun: false })
-    worker.on('completed', () => { if (++done === JOBS) finish() })
-    const t0 = now()
-    await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'j', data: { i } })))
-    worker.run()
-    await finished
-    const ms = now() - t0
-    await worker.close()
-    await queue.obliterate({ force: true })
-    await queue.close()
-    return (JOBS / ms) * 1000
-  }
+  const queue = new Queue(name, { connection })
+  let done = 0
+  let finish
+  const finished = new Promise((r) => { finish = r })
+  const worker = new Worker(name, async () => 1, { connection, concurrency: 50, autorun: false })
+  worker.on('completed', () => { if (++done === JOBS) finish() })
+  const t0 = now()
+  await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'j', data: { i } })))
+  worker.run()
+  await finished
+  const ms = now() - t0
+  await worker.close()
+  await queue.obliterate({ force: true })
+  await queue.close()
+  return (JOBS / ms) * 1000
+}
+
+async function bullmqThroughput() {
+  const bin = BINS.valkey || BINS.redis
+  const run = bullmqRun
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-bench-bullmq-'))
   const managed = await store.ensureQueueStoreStarted({ dataDir, binary: bin })
   const bare = await bareServer(bin)
@@ -249,6 +252,54 @@ async function bullmqThroughput() {
   await store.stopQueueStore({ dataDir })
   fs.rmSync(dataDir, { recursive: true, force: true })
   record('BullMQ add+process throughput', subject, baseline, { ratio: 0.95, higherIsBetter: true, text: '≥ 0.95× hand-started server' })
+}
+
+/**
+ * The bundled Valkey (the static build in npm/linux-x64-gnu/valkey/) against
+ * Debian's valkey-server on this machine, each started bare with the seed's
+ * config: start→PONG, and BullMQ add+process throughput, interleaved; plus what
+ * bundling adds to the package.
+ */
+async function bundledValkey() {
+  const pkgDir = path.join(ROOT, 'npm', 'linux-x64-gnu')
+  const bundled = path.join(pkgDir, 'valkey', 'valkey-server')
+  if (!fs.existsSync(bundled) || !BINS.valkey || process.arch !== 'x64') {
+    console.log('bundled valkey: skipped (needs npm run build:all and a valkey-server here)')
+    return
+  }
+  const start = { bundled: { label: `bundled valkey ${serverVersion(bundled)} (static, musl, jemalloc): start→PONG`, samples: [] }, debian: { label: `Debian's valkey-server ${serverVersion(BINS.valkey)}`, samples: [] } }
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 ? ['bundled', 'debian'] : ['debian', 'bundled']
+    for (const which of order) {
+      const s = await bareServer(which === 'bundled' ? bundled : BINS.valkey)
+      start[which].samples.push(s.ms)
+      await s.stop()
+    }
+  }
+  // Lower is better: the ratio is Debian's time over ours (≥ 0.95: at most ~5% slower).
+  const sb = stats(start.bundled.samples)
+  const sd = stats(start.debian.samples)
+  const startRatio = sd.median / sb.median
+  results.push({ name: 'bundled valkey: start→PONG', subject: { label: start.bundled.label, ...sb }, baseline: { label: start.debian.label, ...sd }, ratio: startRatio, target: { ratio: 0.95, higherIsBetter: true, text: '≥ 0.95× Debian\'s speed' }, pass: startRatio >= 0.95, note: 'ratio = Debian time / bundled time' })
+  console.log(`bundled valkey start→PONG: ${sb.median.toFixed(2)} ms vs Debian ${sd.median.toFixed(2)} ms → ${startRatio.toFixed(2)}× Debian's speed [${startRatio >= 0.95 ? 'meets' : 'MISSES'} target]`)
+
+  const servers = { bundled: await bareServer(bundled), debian: await bareServer(BINS.valkey) }
+  const conn = (s) => ({ host: '127.0.0.1', port: s.port, password: s.password })
+  const tput = { bundled: { label: 'jobs/s on the bundled valkey', samples: [], unit: ' jobs/s' }, debian: { label: 'jobs/s on Debian\'s valkey-server', samples: [], unit: ' jobs/s' } }
+  await bullmqRun(conn(servers.debian), 'warmup-d')
+  await bullmqRun(conn(servers.bundled), 'warmup-b')
+  for (let i = 0; i < ROUNDS; i++) {
+    const order = i % 2 ? ['bundled', 'debian'] : ['debian', 'bundled']
+    for (const which of order) tput[which].samples.push(await bullmqRun(conn(servers[which]), `${which}${i}`))
+  }
+  for (const s of Object.values(servers)) await s.stop()
+  record('bundled valkey: BullMQ add+process throughput', tput.bundled, tput.debian, { ratio: 0.95, higherIsBetter: true, text: '≥ 0.95× Debian\'s valkey-server' })
+
+  const size = (p) => (fs.statSync(p).isDirectory() ? fs.readdirSync(p).reduce((n, f) => n + size(path.join(p, f)), 0) : fs.statSync(p).size)
+  const added = size(path.join(pkgDir, 'valkey')) / 1048576
+  const addon = fs.statSync(path.join(pkgDir, 'claude-mem-store.linux-x64-gnu.node')).size / 1048576
+  results.push({ name: 'bundled valkey: what it adds to the linux-x64-gnu package', subject: { label: 'valkey/ (server, licences, build record)', median: added, min: added, max: added, n: 1 }, baseline: { label: 'the .node alone', median: addon, min: addon, max: addon, n: 1 }, ratio: (addon + added) / addon, target: { text: 'reported' }, pass: true, unit: ' MB' })
+  console.log(`bundled valkey adds ${added.toFixed(2)} MB to the package (.node ${addon.toFixed(2)} MB)`)
 }
 
 /**
@@ -425,6 +476,7 @@ const steps = {
   warm: warmCalls,
   require: requireTime,
   packages: platformPackages,
+  bundled: bundledValkey,
   bullmq: bullmqThroughput,
   sha256: sha256Speed,
   download: downloadMemory,

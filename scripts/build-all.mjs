@@ -20,7 +20,13 @@
 //                only Windows system DLLs and the UCRT (checked by the tests), so it
 //                loads in the official (MSVC-built) node.exe.
 //
-// Usage: node scripts/build-all.mjs [--targets <triple,…>] [--debug]
+// Each Linux and macOS package also carries a static valkey-server (the bundled
+// store): scripts/valkey/build-static.sh builds it from the pinned Debian source,
+// reproducibly (its sha256 is pinned in scripts/valkey/source.json and compiled into
+// the addon), cached by source and script; it goes into npm/<platform>/valkey/ with
+// its licences and build record.
+//
+// Usage: node scripts/build-all.mjs [--targets <triple,…>] [--debug] [--no-valkey]
 // Installs what it needs if missing: the rustup targets, and cargo-zigbuild + ziglang
 // from PyPI at the versions pinned in scripts/build-requirements.txt.
 import { spawnSync } from 'node:child_process'
@@ -33,14 +39,30 @@ const binaryName = pkg.napi.binaryName
 const artifacts = path.join(root, 'target', 'artifacts')
 
 /** How each target is built here: its napi platform name and extra environment. */
+/** `valkey`: which static valkey-server build the package carries (none on Windows). */
 const RECIPES = {
-  'x86_64-unknown-linux-gnu': { platform: 'linux-x64-gnu', zigTarget: 'x86_64-unknown-linux-gnu.2.17' },
-  'aarch64-unknown-linux-gnu': { platform: 'linux-arm64-gnu', zigTarget: 'aarch64-unknown-linux-gnu.2.17' },
-  'x86_64-unknown-linux-musl': { platform: 'linux-x64-musl' },
-  'aarch64-unknown-linux-musl': { platform: 'linux-arm64-musl' },
-  'x86_64-apple-darwin': { platform: 'darwin-x64', env: { MACOSX_DEPLOYMENT_TARGET: '10.13' } },
-  'aarch64-apple-darwin': { platform: 'darwin-arm64', env: { MACOSX_DEPLOYMENT_TARGET: '11.0' } },
+  'x86_64-unknown-linux-gnu': { platform: 'linux-x64-gnu', zigTarget: 'x86_64-unknown-linux-gnu.2.17', valkey: 'linux-x64' },
+  'aarch64-unknown-linux-gnu': { platform: 'linux-arm64-gnu', zigTarget: 'aarch64-unknown-linux-gnu.2.17', valkey: 'linux-arm64' },
+  'x86_64-unknown-linux-musl': { platform: 'linux-x64-musl', valkey: 'linux-x64' },
+  'aarch64-unknown-linux-musl': { platform: 'linux-arm64-musl', valkey: 'linux-arm64' },
+  'x86_64-apple-darwin': { platform: 'darwin-x64', env: { MACOSX_DEPLOYMENT_TARGET: '10.13' }, valkey: 'darwin-x64' },
+  'aarch64-apple-darwin': { platform: 'darwin-arm64', env: { MACOSX_DEPLOYMENT_TARGET: '11.0' }, valkey: 'darwin-arm64' },
   'x86_64-pc-windows-gnu': { platform: 'win32-x64-gnu', windowsGnu: true },
+}
+
+/** The static valkey-server builds these targets need (cached: seconds when built). */
+function buildValkey(triples) {
+  const platforms = [...new Set(triples.map((t) => RECIPES[t].valkey).filter(Boolean))]
+  if (platforms.length) run('bash', [path.join(root, 'scripts', 'valkey', 'build-static.sh'), ...platforms])
+}
+
+/** npm/<platform>/valkey/: the server, its licences and its build record. */
+function bundleValkey(triple) {
+  const from = RECIPES[triple].valkey
+  if (!from) return
+  const dest = path.join(root, 'npm', RECIPES[triple].platform, 'valkey')
+  fs.rmSync(dest, { recursive: true, force: true })
+  fs.cpSync(path.join(root, 'target', 'valkey', from), dest, { recursive: true })
 }
 
 function run(cmd, args, opts = {}) {
@@ -112,14 +134,17 @@ function typings(built) {
 const args = process.argv.slice(2)
 const only = args.includes('--targets') ? args[args.indexOf('--targets') + 1].split(',') : null
 const release = !args.includes('--debug')
+const withValkey = !args.includes('--no-valkey')
 const targets = pkg.napi.targets.filter((t) => !only || only.includes(t))
 
 ensureZig()
 ensureRustTargets(targets)
+if (withValkey) buildValkey(targets)
 const built = targets.map((t) => build(t, release))
 typings(built)
 // Each .node into npm/<platform>/ (and the package root), the napi-rs way.
 if (!only) run('npx', ['napi', 'artifacts', '--output-dir', path.relative(root, artifacts), '--npm-dir', 'npm'])
 else for (const b of built) fs.copyFileSync(b.file, path.join(root, 'npm', b.platform, path.basename(b.file)))
+if (withValkey) for (const t of targets) bundleValkey(t)
 console.error('\nbuilt:')
 for (const b of built) console.error(`  ${b.platform.padEnd(16)} ${(b.bytes / 1048576).toFixed(1).padStart(5)} MB  ${b.seconds.toFixed(0).padStart(4)} s  npm/${b.platform}/${path.basename(b.file)}`)

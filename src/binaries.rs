@@ -182,7 +182,10 @@ pub fn choose(
                 b.version,
                 b.path.display()
             );
-            Ok((b, Some(notice.map_or(said.clone(), |n| format!("{n}; {said}")))))
+            Ok((
+                b,
+                Some(notice.map_or(said.clone(), |n| format!("{n}; {said}"))),
+            ))
         }
         (chosen, _) => chosen,
     }

@@ -51,7 +51,11 @@ fn pin_from(json: &str, platform: &str) -> Option<Pin> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
     Some(Pin {
         version: v.get("version")?.as_str()?.to_string(),
-        sha256: v.get("expected")?.get(platform)?.as_str()?.to_ascii_lowercase(),
+        sha256: v
+            .get("expected")?
+            .get(platform)?
+            .as_str()?
+            .to_ascii_lowercase(),
     })
 }
 
@@ -148,7 +152,9 @@ fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = file.read(&mut buf).map_err(|e| StoreError::io("read", path, &e))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| StoreError::io("read", path, &e))?;
         if n == 0 {
             break;
         }

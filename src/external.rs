@@ -165,6 +165,7 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
             flavor,
             version: report.version.clone().unwrap_or_default(),
             binary: None,
+            bundled: false,
         }),
         persistence: report.persistence,
         policy: report.policy,

@@ -150,6 +150,9 @@ pub struct ServerDescription {
     pub version: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binary: Option<String>,
+    /// The Valkey bundled in this addon's platform package.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bundled: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

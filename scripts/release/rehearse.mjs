@@ -9,12 +9,17 @@
 //      it must pull exactly this machine's platform package through
 //      optionalDependencies, and `require` and `npx claude-mem-store status --json`
 //      must work;
+//      then, as on a machine with no server installed (every system valkey-server,
+//      redis-server and redict-server hidden in a namespace of its own, where the
+//      machine allows one), `npx claude-mem-store up` must start the package's
+//      bundled Valkey with every check ok, status must say so, and `down` stop it;
 //   4. again with --omit=optional: require must throw E_ADDON_UNAVAILABLE with the
 //      reinstall hint;
 //   5. stop verdaccio by its pid and remove everything.
 // Prints a JSON report on stdout (the test suite reads it); exits 1 on any failure.
 // Nothing in the checkout is changed.
 import { spawn, spawnSync } from 'node:child_process'
+import { canIsolate, isolated } from '../../__test__/fixtures/isolate.mjs'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -174,6 +179,26 @@ async function main() {
     exports: req.status === 0 ? JSON.parse(req.stdout) : { error: req.stderr },
     statusExit: status.status,
     status: status.stdout ? JSON.parse(status.stdout) : { error: status.stderr },
+  }
+
+  // The bundled server, the way users get it: no server installed, no install step.
+  const hide = canIsolate()
+  const cli = (args) => {
+    const argv = ['npx', '--no-install', 'claude-mem-store', ...args, '--data-dir', path.join(work, 'bundled-data')]
+    const [cmd, cmdArgs] = hide ? isolated(argv) : [argv[0], argv.slice(1)]
+    return run(cmd, cmdArgs, { cwd: full.dir, env })
+  }
+  const up = cli(['up', '--json'])
+  const st = cli(['status', '--json'])
+  const down = cli(['down', '--json'])
+  report.bundled = {
+    serversHidden: hide,
+    upExit: up.status,
+    up: up.stdout ? JSON.parse(up.stdout) : { error: up.stderr },
+    statusExit: st.status,
+    status: st.stdout ? JSON.parse(st.stdout) : { error: st.stderr },
+    down: down.stdout ? JSON.parse(down.stdout) : { error: down.stderr },
+    packageDir: fs.realpathSync(path.join(full.dir, 'node_modules', want)),
   }
 
   // 4. Without optional dependencies: no addon, and the error says how to fix it.

@@ -440,6 +440,7 @@ fn running_status(
             flavor: info.flavor,
             version: info.version.clone(),
             binary: None,
+            bundled: false,
         }),
         persistence: health.persistence,
         policy: health.policy,

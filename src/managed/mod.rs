@@ -606,6 +606,7 @@ fn running_status(
             flavor: info.flavor,
             version: info.version.clone(),
             binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
+            bundled: crate::bundled::location().is_some_and(|b| b == record.binary),
         }),
         persistence,
         policy,
