@@ -82,6 +82,11 @@ export interface ServerDescription {
   version: string
   /** The server binary (managed mode). */
   binary?: string
+  /**
+   * Managed mode: true when this is the Valkey bundled in claude-mem-store's own
+   * platform package (verified against the sha256 it was built with).
+   */
+  bundled?: boolean
 }
 
 /**

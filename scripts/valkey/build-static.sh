@@ -347,8 +347,12 @@ verify_one() {
     linux-x64) [ "$(uname -m)" = x86_64 ] || { echo "  (not runnable on $(uname -m))"; return 0; } ;;
     linux-arm64)
       if [ "$(uname -m)" != aarch64 ]; then
-        command -v qemu-aarch64-static >/dev/null || { echo "  (skipped running: apt-get install qemu-user-static)"; return 0; }
-        runner=(qemu-aarch64-static)
+        # qemu-user from PATH, else the one scripts/platforms/runtimes.sh unpacked.
+        local qemu; qemu=$(command -v qemu-aarch64-static || true)
+        local cached="${CMS_RUNTIMES_DIR:-$HOME/.cache/claude-mem-store/runtimes}/debian/bin/qemu-aarch64-static"
+        [ -n "$qemu" ] || { [ -x "$cached" ] && qemu=$cached; }
+        [ -n "$qemu" ] || { echo "  (skipped running: no qemu-aarch64-static; scripts/platforms/runtimes.sh provides one)"; return 0; }
+        runner=("$qemu")
       fi ;;
   esac
   local ver; ver=$("${runner[@]}" "$bin" --version)
