@@ -8,16 +8,16 @@
 
 use std::path::Path;
 
-use claude_mem_store::binaries::parse_version;
-use claude_mem_store::config::ServerConfig;
+use claude_mem_store::checks::redis_url;
+use claude_mem_store::checks::server_info::{ServerInfo, parse_info};
 use claude_mem_store::error::ErrorCode;
-use claude_mem_store::managed::start::load_warnings;
-use claude_mem_store::options::OptionReader;
-use claude_mem_store::pidfile::{self, PidFile};
-use claude_mem_store::redis_url;
-use claude_mem_store::server_info::{ServerInfo, parse_info};
+use claude_mem_store::modes::managed::start::load_warnings;
+use claude_mem_store::server::config::ServerConfig;
+use claude_mem_store::server::flavor::parse_version;
+use claude_mem_store::server::pidfile::{self, PidFile};
+use claude_mem_store::settings::file::SettingsFile;
+use claude_mem_store::settings::options::OptionReader;
 use claude_mem_store::settings::{parse_mode, parse_port};
-use claude_mem_store::settings_file::SettingsFile;
 
 /// xorshift64*: tiny, seeded, reproducible — a failure names its seed.
 struct Rng(u64);

@@ -23,10 +23,10 @@ use crate::install::mirror::KEY_ALLOW_HTTP;
 use crate::install::platform::Platform;
 use crate::install::progress::{Progress, ProgressEvent};
 use crate::install::{self, InstallRequest, Method, plan};
-use crate::options::OptionReader;
-use crate::resolve::{self, ResolveRequest};
+use crate::lifecycle::resolve::{self, ResolveRequest};
+use crate::lifecycle::uninstall;
+use crate::settings::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
-use crate::uninstall;
 
 /// A package manager may take minutes (a first `apt-get install` downloads);
 /// a download waits this long for another installer's lock.

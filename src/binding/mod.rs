@@ -12,7 +12,7 @@ use napi::bindgen_prelude::*;
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::options::OptionReader;
+use crate::settings::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 pub mod install;

@@ -6,9 +6,9 @@ use serde_json::Value;
 
 use super::js_input::{JsInput, Unreadable};
 use super::runtime::promise;
+use crate::checks::probe::{self, DEFAULT_PROBE_TIMEOUT, ProbeOptions};
 use crate::error::{ErrorCode, StoreError};
-use crate::options::OptionReader;
-use crate::probe::{self, DEFAULT_PROBE_TIMEOUT, ProbeOptions};
+use crate::settings::options::OptionReader;
 use crate::settings::{self, DEFAULT_PREFIX, KEY_CA_FILE, KEY_PREFIX, parse_timeout};
 
 const FUNCTION: &str = "probeRedisUrl";

@@ -3,11 +3,11 @@
 use super::js_input::JsInput;
 use super::runtime::promise;
 use super::store_settings;
-use crate::binaries;
-use crate::docker;
-use crate::external;
-use crate::managed;
-use crate::options::OptionReader;
+use crate::modes::docker;
+use crate::modes::external;
+use crate::modes::managed;
+use crate::server::binaries;
+use crate::settings::options::OptionReader;
 use crate::settings::{self, Mode, Settings, StoreOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;

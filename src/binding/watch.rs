@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 
 use super::js_input::{self, JsInput};
 use crate::error::{ErrorCode, StoreError};
-use crate::managed::watch::{self, WatchEvent};
-use crate::options::OptionReader;
+use crate::modes::managed::watch::{self, WatchEvent};
+use crate::settings::options::OptionReader;
 use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 /// `(event) => void`, called on the JS thread, never blocking the watcher.

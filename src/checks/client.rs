@@ -143,7 +143,7 @@ impl Client {
             // rediss://: TLS is ours (tokio-rustls), redis-rs only speaks RESP over it,
             // so redis-rs needs no TLS feature (whose rustls-native-certs links
             // Security.framework on macOS).
-            let tls = crate::tls::client_config(ca_pem).map_err(ClientError::Other)?;
+            let tls = crate::checks::tls::client_config(ca_pem).map_err(ClientError::Other)?;
             let tcp = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port))
                 .await
                 .map_err(|e| classify(e.into()))?;
@@ -220,19 +220,6 @@ impl Client {
             Err(e) => Err(classify(e)),
         }
     }
-}
-
-/// rustls needs one process-wide crypto provider, for `rediss://` here and for
-/// downloads (reqwest is built without a provider of its own). Installing it
-/// explicitly keeps TLS working whatever other crates enable. It is *ring*: about
-/// half the size of aws-lc, which matters because the whole addon is loaded on
-/// every `require` (and ring builds for more targets without their C toolchains).
-pub(crate) fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // An error only means a provider is already installed, which is what we want.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
 
 /// Reads an error reply inside a pipeline's results as text, or the value as a string.

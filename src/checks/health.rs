@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use crate::binaries::{Flavor, version_key};
-use crate::client::{Client, ClientResult, config_value, value_text};
+use crate::checks::client::{Client, ClientResult, config_value, value_text};
+use crate::checks::report::Check;
+use crate::checks::server_info::{ServerInfo, parse_info};
 use crate::error::ErrorCode;
-use crate::server_info::{ServerInfo, parse_info};
-use crate::status::Check;
+use crate::server::flavor::{Flavor, version_key};
 
 #[derive(Debug, Clone)]
 pub struct Health {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::binaries::Flavor;
+use crate::server::flavor::Flavor;
 
 pub fn parse_info(text: &str) -> HashMap<String, String> {
     text.lines()

@@ -64,10 +64,23 @@ pub fn client_config(ca_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>,
             roots.add_parsable_certificates(extra_roots().iter().cloned());
         }
     }
-    crate::client::install_crypto_provider();
+    install_crypto_provider();
     Ok(Arc::new(
         rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_no_client_auth(),
     ))
+}
+
+/// rustls needs one process-wide crypto provider, for `rediss://` here and for
+/// downloads (reqwest is built without a provider of its own). Installing it
+/// explicitly keeps TLS working whatever other crates enable. It is *ring*: about
+/// half the size of aws-lc, which matters because the whole addon is loaded on
+/// every `require` (and ring builds for more targets without their C toolchains).
+pub(crate) fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error only means a provider is already installed, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

@@ -17,9 +17,9 @@ use super::mirror::{self, artifact_url, redact};
 use super::platform::Platform;
 use super::progress::{Progress, ProgressEvent};
 use super::unpack;
-use crate::binaries::{Flavor, parse_version};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
+use crate::server::flavor::{Flavor, parse_version};
 
 /// How long `--version` may take: a real server answers in milliseconds.
 const TEST_RUN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -409,7 +409,7 @@ impl Staging {
             "{STAGING_PREFIX}{version}-{}-{nanos}",
             std::process::id()
         ));
-        crate::paths::create_private_dir(&dir)?;
+        crate::settings::paths::create_private_dir(&dir)?;
         Ok(Staging(dir))
     }
 
@@ -429,7 +429,7 @@ impl Drop for Staging {
 pub fn resolve_mirror(
     option: Option<String>,
     env: &crate::settings::Env,
-    file: &crate::settings_file::SettingsFile,
+    file: &crate::settings::file::SettingsFile,
 ) -> Result<Option<(String, String)>> {
     if let Some(m) = option.filter(|m| !m.is_empty()) {
         return Ok(Some((m, "the mirror option".into())));

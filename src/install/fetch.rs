@@ -31,13 +31,13 @@ pub struct Fetched {
 }
 
 pub fn client(url: &Url) -> Result<Client> {
-    crate::client::install_crypto_provider();
+    crate::checks::tls::install_crypto_provider();
     let mut builder = Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .read_timeout(READ_TIMEOUT)
         .user_agent(concat!("claude-mem-store/", env!("CARGO_PKG_VERSION")));
     // Mozilla's roots are built in (webpki-roots); add the OS store / SSL_CERT_FILE.
-    for der in crate::tls::extra_roots() {
+    for der in crate::checks::tls::extra_roots() {
         if let Ok(cert) = reqwest::Certificate::from_der(der) {
             builder = builder.add_root_certificate(cert);
         }

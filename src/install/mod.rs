@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::binaries::{self, BinarySource, Flavor};
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::binaries;
+use crate::server::binary::BinarySource;
+use crate::server::flavor::Flavor;
 use download::{DownloadRequest, Downloaded};
 use package::ForeignService;
 use plan::InstallPlan;

@@ -13,7 +13,7 @@ use super::plan::InstallPlan;
 use super::platform::{PackageManager, find_program};
 use super::progress::{Progress, ProgressEvent};
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::port::port_holder;
+use crate::server::port::port_holder;
 use crate::settings::GLOBAL_REDIS_PORT;
 
 /// Lines of output kept for the result and for error messages.

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::manifest::{Manifest, preferred_distro, valkey_arch};
 use super::platform::{PackageManager, Platform};
-use crate::binaries::Flavor;
 use crate::blocking::off_worker;
+use crate::server::flavor::Flavor;
 
 /// How long a local package-index query may take (apt-cache, pacman -Si, apk search).
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);

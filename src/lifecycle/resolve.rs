@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::binaries::{self, BinarySource, ServerBinary};
 use crate::error::{ErrorCode, Result};
 use crate::install::{
     self, InstallRequest, InstallResult, plan::InstallPlan, platform::Platform, progress::Progress,
 };
+use crate::server::binaries;
+use crate::server::binary::{self, BinarySource, ServerBinary};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,7 +183,7 @@ pub async fn resolve(
                 } else {
                     BinarySource::System
                 };
-                tokio::task::spawn_blocking(move || binaries::inspect(&path, source).ok())
+                tokio::task::spawn_blocking(move || binary::inspect(&path, source).ok())
                     .await
                     .ok()
                     .flatten()
@@ -280,7 +281,7 @@ async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
     let explicit = settings.binary.clone();
     let data_dir = settings.data_dir.clone();
     let found = tokio::task::spawn_blocking(move || match explicit {
-        Some(p) => binaries::inspect(&p, BinarySource::Option).map_err(|e| {
+        Some(p) => binary::inspect(&p, BinarySource::Option).map_err(|e| {
             format!(
                 "the binary option {} does not work: {}",
                 p.display(),
@@ -311,18 +312,19 @@ async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
 /// failing check; neither repeats the password.
 pub async fn url_works(url: &str, settings: &Settings) -> std::result::Result<String, String> {
     let ca_pem = match &settings.ca_file {
-        Some(path) => {
-            Some(crate::probe::load_ca_file(path, ErrorCode::BadSettings).map_err(|e| e.message)?)
-        }
+        Some(path) => Some(
+            crate::checks::probe::load_ca_file(path, ErrorCode::BadSettings)
+                .map_err(|e| e.message)?,
+        ),
         None => None,
     };
-    let options = crate::probe::ProbeOptions {
+    let options = crate::checks::probe::ProbeOptions {
         timeout: settings.timeout.min(Duration::from_secs(5)),
         smoke: true,
         prefix: settings.prefix.clone(),
         ca_pem,
     };
-    let report = crate::probe::probe_url(url, &options)
+    let report = crate::checks::probe::probe_url(url, &options)
         .await
         .map_err(|e| e.message)?;
     match report.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -342,8 +344,8 @@ pub async fn url_works(url: &str, settings: &Settings) -> std::result::Result<St
 
 /// The URL with any password masked, for steps and logs (also for a malformed URL).
 pub fn redact_url(url: &str) -> String {
-    match crate::redis_url::parse(url) {
-        Ok(endpoint) => crate::redis_url::redacted(&endpoint),
+    match crate::checks::redis_url::parse(url) {
+        Ok(endpoint) => crate::checks::redis_url::redacted(&endpoint),
         Err(_) => crate::install::mirror::redact(url),
     }
 }

@@ -12,11 +12,11 @@ use serde::Serialize;
 
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::managed;
-use crate::paths::StorePaths;
+use crate::modes::managed;
+use crate::modes::status::StopResult;
+use crate::settings::file::SettingsFile;
+use crate::settings::paths::StorePaths;
 use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, KEY_URL, Mode, Settings, is_own_store_url};
-use crate::settings_file::SettingsFile;
-use crate::status::StopResult;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,7 +61,9 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
     let mut kept = Vec::new();
     // Read before the secret file goes: it tells our URL in settings.json apart
     // from a user's.
-    let secret = crate::secret::load(&paths.secret_file).ok().flatten();
+    let secret = crate::settings::secret::load(&paths.secret_file)
+        .ok()
+        .flatten();
 
     if held.is_some() {
         for file in [
@@ -153,7 +155,7 @@ async fn remove_docker_container(settings: &Settings, purge_data: bool) -> Resul
     if settings.mode != Mode::Docker {
         return Ok(Vec::new());
     }
-    crate::docker::remove(settings, purge_data).await
+    crate::modes::docker::remove(settings, purge_data).await
 }
 
 /// `bin/valkey/`, under the install lock so a running installer is not cut short.

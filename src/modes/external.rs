@@ -7,15 +7,14 @@
 //! fix: there is no silent fallback to a managed store (claude-mem's rule: fail
 //! loudly when BullMQ is the engine).
 
-use crate::client::Endpoint;
+use crate::checks::client::Endpoint;
+use crate::checks::probe::{self, ProbeOptions, ProbeReport};
+use crate::checks::redis_url;
+use crate::checks::report::{ConnectionOptions, endpoint_urls};
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::paths::StorePaths;
-use crate::probe::{self, ProbeOptions, ProbeReport};
-use crate::redis_url;
+use crate::modes::status::{QueueStoreStatus, ServerDescription, StatusPaths, StopResult};
+use crate::settings::paths::StorePaths;
 use crate::settings::{KEY_HOST, KEY_PORT, KEY_URL, Settings};
-use crate::status::{
-    ConnectionOptions, QueueStoreStatus, ServerDescription, StatusPaths, StopResult, endpoint_urls,
-};
 
 /// Probes the URL (smoke test included) and fails loudly if it is not usable.
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {

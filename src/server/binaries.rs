@@ -4,57 +4,11 @@
 //! fork) is managed like Redis.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use serde::{Deserialize, Serialize};
-
-use crate::binary_cache::BinaryCache;
 use crate::error::{ErrorCode, Result, StoreError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Flavor {
-    Valkey,
-    Redis,
-    Redict,
-    Dragonfly,
-    Unknown,
-}
-
-impl Flavor {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flavor::Valkey => "valkey",
-            Flavor::Redis => "redis",
-            Flavor::Redict => "redict",
-            Flavor::Dragonfly => "dragonfly",
-            Flavor::Unknown => "unknown",
-        }
-    }
-}
-
-/// Where we found a binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BinarySource {
-    /// The `binary` option.
-    Option,
-    Path,
-    Homebrew,
-    System,
-    /// Downloaded by claude-mem into `<dataDir>/bin/valkey/<version>/`.
-    Download,
-    /// Shipped in this addon's platform package, verified against its pinned sha256.
-    Bundled,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ServerBinary {
-    pub path: PathBuf,
-    pub flavor: Flavor,
-    pub version: String,
-    pub source: BinarySource,
-}
+use crate::server::binary::{BinarySource, ServerBinary, inspect};
+use crate::server::binary_cache::BinaryCache;
+use crate::server::flavor::{Flavor, version_key};
 
 const NAMES: [&str; 3] = ["valkey-server", "redis-server", "redict-server"];
 const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
@@ -74,7 +28,7 @@ pub fn detect_with_bundled(
     path_var: Option<&std::ffi::OsStr>,
 ) -> (Vec<ServerBinary>, Option<StoreError>) {
     let mut cache = BinaryCache::for_data_dir(data_dir);
-    let (bundled, rejected) = match crate::bundled::find(&mut cache) {
+    let (bundled, rejected) = match crate::server::bundled::find(&mut cache) {
         Some(Ok(b)) => (Some(b), None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
@@ -217,67 +171,6 @@ fn inspect_cached(
     Ok(found)
 }
 
-/// Runs `<path> --version` and reads flavor and version from its answer.
-pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
-    let output = Command::new(path)
-        .arg("--version")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| {
-            StoreError::new(
-                ErrorCode::NoServerBinary,
-                format!(
-                    "{} cannot be run ({e}). Give the path of a valkey-server or redis-server binary.",
-                    path.display()
-                ),
-            )
-        })?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    let (flavor, version) = parse_version(&text).ok_or_else(|| {
-        let err = String::from_utf8_lossy(&output.stderr);
-        StoreError::new(
-            ErrorCode::BinaryIncompatible,
-            format!(
-                "{} --version did not answer like a server: {}",
-                path.display(),
-                first_line(if text.trim().is_empty() { &err } else { &text })
-            ),
-        )
-    })?;
-    Ok(ServerBinary {
-        path: path.to_path_buf(),
-        flavor,
-        version,
-        source,
-    })
-}
-
-/// `Valkey server v=8.0.1 sha=…` / `Redis server v=7.0.15 sha=…` /
-/// `Redict server v=7.3.6 sha=…`.
-pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
-    let line = text.lines().find(|l| l.contains(" v="))?;
-    let flavor = if line.starts_with("Valkey") {
-        Flavor::Valkey
-    } else if line.starts_with("Redis") {
-        Flavor::Redis
-    } else if line.starts_with("Redict") {
-        Flavor::Redict
-    } else {
-        return None;
-    };
-    let version = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("v="))?
-        .to_string();
-    version_key(&version).map(|_| (flavor, version))
-}
-
-/// `"7.0.15"` → `[7, 0, 15]` for ordering; `None` if it is not a version.
-pub fn version_key(v: &str) -> Option<Vec<u32>> {
-    let parts: Option<Vec<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
-    parts.filter(|p| !p.is_empty())
-}
-
 fn rank(flavor: Flavor) -> u8 {
     match flavor {
         Flavor::Valkey => 0,
@@ -316,15 +209,6 @@ fn is_executable(p: &Path) -> bool {
 #[cfg(not(unix))]
 fn is_executable(p: &Path) -> bool {
     p.is_file()
-}
-
-fn first_line(s: &str) -> String {
-    s.lines()
-        .next()
-        .unwrap_or("(no output)")
-        .chars()
-        .take(200)
-        .collect()
 }
 
 /// The install command for this platform, for messages that must say what to run.
@@ -371,46 +255,6 @@ pub fn no_server_binary() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_server_version_lines() {
-        assert_eq!(
-            parse_version(
-                "Valkey server v=8.0.1 sha=00000000:0 malloc=jemalloc-5.3.0 bits=64 build=1"
-            ),
-            Some((Flavor::Valkey, "8.0.1".into()))
-        );
-        assert_eq!(
-            parse_version("Redis server v=7.0.15 sha=00000000:0 malloc=jemalloc-5.3.0"),
-            Some((Flavor::Redis, "7.0.15".into()))
-        );
-        assert_eq!(
-            parse_version(
-                "Redict server v=7.3.6 sha=00000000:0 malloc=jemalloc-5.3.1 bits=64 build=1"
-            ),
-            Some((Flavor::Redict, "7.3.6".into()))
-        );
-        assert_eq!(parse_version("bash, version 5"), None);
-        assert_eq!(parse_version("Redis server v=garbage"), None);
-    }
-
-    #[test]
-    fn versions_order_numerically() {
-        assert!(version_key("7.10.0") > version_key("7.9.9"));
-        assert_eq!(version_key("x"), None);
-    }
-
-    #[test]
-    fn a_non_server_binary_is_refused() {
-        let e = inspect(Path::new("/bin/true"), BinarySource::Option).unwrap_err();
-        assert_eq!(e.code, ErrorCode::BinaryIncompatible);
-        let e = inspect(
-            Path::new("/nonexistent/valkey-server"),
-            BinarySource::Option,
-        )
-        .unwrap_err();
-        assert_eq!(e.code, ErrorCode::NoServerBinary);
-    }
 
     #[test]
     fn empty_search_finds_nothing_in_an_empty_dir() {

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::binaries::Flavor;
-use crate::settings_file::write_replacing_volatile;
+use crate::files::write_replacing_volatile;
+use crate::server::flavor::Flavor;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Entry {
@@ -46,7 +46,7 @@ impl BinaryCache {
     /// The cache of `<dataDir>/redis/binaries.json`; it is only written back if
     /// `redis/` already exists (reading binaries must not create our dirs).
     pub fn for_data_dir(data_dir: &Path) -> BinaryCache {
-        let file = crate::paths::StorePaths::new(data_dir).binary_cache_file;
+        let file = crate::settings::paths::StorePaths::new(data_dir).binary_cache_file;
         let entries = std::fs::read(&file)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())

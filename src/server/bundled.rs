@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::binaries::{BinarySource, Flavor, ServerBinary, inspect};
-use crate::binary_cache::BinaryCache;
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::binary::{BinarySource, ServerBinary, inspect};
+use crate::server::binary_cache::BinaryCache;
+use crate::server::flavor::Flavor;
 
 /// The pinned source and build, as `scripts/valkey/source.json` records them.
-const SOURCE_JSON: &str = include_str!("../scripts/valkey/source.json");
+const SOURCE_JSON: &str = include_str!("../../scripts/valkey/source.json");
 
 /// The bundled binary's place in a platform package, beside the `.node`.
 const RELATIVE_PATH: &str = "valkey/valkey-server";

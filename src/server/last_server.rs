@@ -10,10 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::binaries::{Flavor, ServerBinary};
 use crate::error::Result;
-use crate::paths::StorePaths;
-use crate::settings_file::{read_capped, write_replacing_volatile};
+use crate::files::{read_capped, write_replacing_volatile};
+use crate::server::binary::ServerBinary;
+use crate::server::flavor::Flavor;
+use crate::settings::paths::StorePaths;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,7 +114,7 @@ mod tests {
             path: "/usr/bin/valkey-server".into(),
             flavor: Flavor::Valkey,
             version: "9.1.2".into(),
-            source: crate::binaries::BinarySource::System,
+            source: crate::server::binary::BinarySource::System,
         };
         write(&paths, &b).unwrap();
         let last = read(&paths).unwrap();

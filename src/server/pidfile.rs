@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, StoreError};
-use crate::settings_file::{read_capped, write_replacing_volatile};
+use crate::files::{read_capped, write_replacing_volatile};
 
 /// A real pid file is ~300 bytes; we never read more than this.
 const MAX_PID_FILE_BYTES: u64 = 64 * 1024;
@@ -73,7 +73,10 @@ pub fn write(path: &Path, record: &PidRecord) -> Result<()> {
 /// Moves a pid file we will not act on out of the way, keeping it for the user to
 /// read: `redis.pid` → `redis.pid.stale-<millis>`. Returns the new path.
 pub fn set_aside(path: &Path) -> Result<PathBuf> {
-    let aside = path.with_extension(format!("pid.stale-{}", crate::process::now_millis()));
+    let aside = path.with_extension(format!(
+        "pid.stale-{}",
+        crate::server::process::now_millis()
+    ));
     fs::rename(path, &aside).map_err(|e| StoreError::io("move aside", path, &e))?;
     Ok(aside)
 }

@@ -104,7 +104,7 @@ pub fn port_holder(port: u16) -> PortHolder {
         .flatten();
     PortHolder {
         pid,
-        command: pid.and_then(crate::process::command_line),
+        command: pid.and_then(crate::server::process::command_line),
     }
 }
 
@@ -164,7 +164,7 @@ pub fn port_holder(port: u16) -> PortHolder {
         });
     PortHolder {
         pid,
-        command: pid.and_then(crate::process::command_line),
+        command: pid.and_then(crate::server::process::command_line),
     }
 }
 

@@ -10,12 +10,12 @@
 //! and a symlinked settings.json is written through to the file it points at.
 
 use std::fs;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::files::{read_capped, write_atomically};
 
 /// claude-mem's settings are a few hundred bytes; anything this large is not them.
 const MAX_SETTINGS_BYTES: u64 = 4 * 1024 * 1024;
@@ -241,90 +241,6 @@ fn existing_mode(_path: &Path) -> Option<u32> {
     None
 }
 
-/// Reads at most `limit + 1` bytes of `path` (one more than allowed, so the caller
-/// can tell a file that is too large); `None` when there is no such file.
-pub fn read_capped(path: &Path, limit: u64) -> Result<Option<Vec<u8>>> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StoreError::io("read", path, &e)),
-    };
-    // Room for a typical file up front: one read() instead of a growing series.
-    let mut bytes = Vec::with_capacity(4096);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| StoreError::io("read", path, &e))?;
-    Ok(Some(bytes))
-}
-
-/// Writes `bytes` to a temp file beside `path`, syncs it, then renames it over
-/// `path`, so readers see either the old or the new file, never a torn one.
-/// `mode` (unix permissions) is applied before the rename.
-pub fn write_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    write_replacing(path, bytes, mode, true)
-}
-
-/// Like `write_atomically` but without the fsync, for files that a machine crash
-/// makes moot anyway (the pid file: every process is gone after a crash; the server
-/// config: rewritten at every start). Still never torn: the rename is atomic.
-pub fn write_replacing_volatile(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
-    write_replacing(path, bytes, mode, false)
-}
-
-fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) -> Result<()> {
-    // Unix permissions have no meaning on Windows, where the file inherits its ACL.
-    #[cfg(not(unix))]
-    let _ = mode;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        unique_suffix()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(mode.unwrap_or(0o600));
-        }
-        let mut f = opts.open(&tmp)?;
-        #[cfg(unix)]
-        if let Some(mode) = mode {
-            // create_new's mode is filtered by the umask; set it exactly.
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(fs::Permissions::from_mode(mode))?;
-        }
-        f.write_all(bytes)?;
-        if durable {
-            f.sync_all()?;
-        }
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(StoreError::io("write", path, &e));
-    }
-    Ok(())
-}
-
-/// Enough to keep two writers in one process (two threads) from sharing a temp name.
-fn unique_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() as u64)
-        .unwrap_or(0);
-    nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,7 +249,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!(
             "cms-settings-{tag}-{}-{}",
             std::process::id(),
-            unique_suffix()
+            crate::files::unique_suffix()
         ));
         fs::create_dir_all(&d).unwrap();
         d

@@ -1,16 +1,24 @@
 //! Resolving the store's settings: explicit option > environment variable >
 //! `<dataDir>/settings.json` > default. Every value is validated here, whatever its
 //! source, and a bad one is `E_BAD_SETTINGS` naming the key and where it came from.
+//!
+//! The settings concept lives in this folder: [`options`] (reading a JS options
+//! object), [`file`] (claude-mem's settings.json), [`paths`] (the data dir's layout),
+//! [`secret`] (the generated password). Uses only the base modules.
+
+pub mod file;
+pub mod options;
+pub mod paths;
+pub mod secret;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::options::OptionReader;
-use crate::paths::StorePaths;
-use crate::secret;
-use crate::settings_file::SettingsFile;
+use crate::settings::file::SettingsFile;
+use crate::settings::options::OptionReader;
+use crate::settings::paths::StorePaths;
 
 pub const KEY_DATA_DIR: &str = "CLAUDE_MEM_DATA_DIR";
 pub const KEY_MODE: &str = "CLAUDE_MEM_REDIS_MODE";

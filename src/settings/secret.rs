@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::settings_file::write_atomically;
+use crate::files::write_atomically;
 
 /// 32 random bytes, hex: 256 bits, and only characters a config line holds plainly.
 const SECRET_BYTES: usize = 32;

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::binaries::Flavor;
-use crate::client::{Client, ClientError, ClientResult, Endpoint};
+use crate::checks::client::{Client, ClientError, ClientResult, Endpoint};
+use crate::checks::health::{self, Health, printable};
+use crate::checks::redis_url;
+use crate::checks::report::{Check, ConnectionOptions};
+use crate::checks::smoke::{self, Target};
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::health::{self, Health, printable};
-use crate::redis_url;
-use crate::smoke::{self, Target};
-use crate::status::{Check, ConnectionOptions};
+use crate::server::flavor::Flavor;
 
 /// How long a probe may take unless the caller says otherwise.
 pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -11,9 +11,9 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::client::Endpoint;
+use crate::checks::client::Endpoint;
+use crate::checks::report::endpoint_urls;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::status::endpoint_urls;
 
 /// Longer than any real URL; a longer one is a mistake (or an attack on our memory).
 pub const MAX_URL_LEN: usize = 4096;

@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use redis::Value;
 
-use crate::client::{Client, ClientError, Endpoint, value_text};
+use crate::checks::client::{Client, ClientError, Endpoint, value_text};
+use crate::checks::health::printable;
+use crate::checks::report::Check;
 use crate::error::ErrorCode;
-use crate::health::printable;
-use crate::status::Check;
 
 /// The cleanup after a broken exchange gets at least this long, even when the
 /// caller's deadline has passed: leaving keys behind is worse than a late answer.

@@ -17,19 +17,19 @@ pub mod up;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::client::{ClientError, Endpoint};
+use crate::checks::client::{ClientError, Endpoint};
+use crate::checks::health::Health;
+use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
+use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::health::Health;
 use crate::lock;
-use crate::managed::ownership::loopback;
-use crate::paths::{StorePaths, create_private_dir};
-use crate::secret;
-use crate::server_info::ServerInfo;
-use crate::settings::Settings;
-use crate::status::{
-    Check, ConnectionOptions, DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths,
-    StopResult, endpoint_urls,
+use crate::modes::managed::ownership::loopback;
+use crate::modes::status::{
+    DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopResult,
 };
+use crate::settings::Settings;
+use crate::settings::paths::{StorePaths, create_private_dir};
+use crate::settings::secret;
 use cli::Docker;
 use commands::Names;
 use ps::Container;
@@ -158,7 +158,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let mut up = result?;
 
     notices.extend(settings.persist_store(up.port, &secret)?);
-    let health = crate::managed::checks(&mut up.client, up.port, &secret, settings)
+    let health = crate::modes::managed::checks(&mut up.client, up.port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -237,7 +237,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         )]));
     };
     let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
-    let (_, health) = crate::managed::connect_and_check(port, &secret, settings)
+    let (_, health) = crate::modes::managed::connect_and_check(port, &secret, settings)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
     let info = health.info.clone();

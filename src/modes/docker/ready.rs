@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use super::cli::{self, Docker};
 use super::commands;
 use super::ps;
-use crate::client::{Client, ClientError};
+use crate::checks::client::{Client, ClientError};
+use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, StoreError};
-use crate::managed::ownership::{connect_and_info, loopback};
-use crate::server_info::ServerInfo;
+use crate::modes::managed::ownership::{connect_and_info, loopback};
 
 /// How often, while waiting, we ask Docker whether the container is still up (each
 /// ask is a process spawn, so not on every connection attempt).

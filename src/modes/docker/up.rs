@@ -9,14 +9,14 @@ use super::cli::{self, Docker, PULL_TIMEOUT};
 use super::commands::{self, IMAGE, Names};
 use super::ps::{self, Container, Plan};
 use super::ready::{self, NotReady};
-use crate::client::Client;
+use crate::checks::client::Client;
+use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::managed::start::choose_port;
-use crate::port;
-use crate::server_info::ServerInfo;
+use crate::files::write_atomically;
+use crate::modes::managed::start::choose_port;
+use crate::modes::status::PortMove;
+use crate::server::port;
 use crate::settings::{PortSetting, Settings, Source};
-use crate::settings_file::write_atomically;
-use crate::status::PortMove;
 
 /// Another program can take the port between our check and Docker's bind; we then
 /// try another port, a few times (as managed mode does).

@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use crate::client::Client;
+use crate::checks::client::Client;
 
 /// Keyed by port and password: another store, or a new secret, never reuses it.
 static KEPT: Mutex<Option<(u16, String, Client)>> = Mutex::new(None);

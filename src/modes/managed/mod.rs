@@ -11,25 +11,26 @@ pub mod watch;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::binaries::{self, ServerBinary};
 use crate::blocking::off_worker;
-use crate::client::{Client, ClientError};
+use crate::checks::client::{Client, ClientError};
+use crate::checks::health;
+use crate::checks::probe;
+use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
+use crate::checks::server_info::ServerInfo;
+use crate::checks::smoke::Target;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::health;
-use crate::last_server::{self, LastServer};
 use crate::lock;
-use crate::paths::StorePaths;
-use crate::pidfile::{self, PidFile, PidRecord};
-use crate::probe;
-use crate::process;
-use crate::secret;
-use crate::server_info::ServerInfo;
-use crate::settings::Settings;
-use crate::smoke::Target;
-use crate::status::{
-    Check, ConnectionOptions, PortMove, QueueStoreStatus, ServerDescription, StatusPaths,
-    StopResult, endpoint_urls,
+use crate::modes::status::{
+    PortMove, QueueStoreStatus, ServerDescription, StatusPaths, StopResult,
 };
+use crate::server::binaries;
+use crate::server::binary::ServerBinary;
+use crate::server::last_server::{self, LastServer};
+use crate::server::pidfile::{self, PidFile, PidRecord};
+use crate::server::process;
+use crate::settings::Settings;
+use crate::settings::paths::StorePaths;
+use crate::settings::secret;
 use ownership::{Verdict, find_orphan, loopback, verify, verify_and_check};
 
 /// How long an orphan probe may take: it only ever talks to loopback.
@@ -606,7 +607,7 @@ fn running_status(
             flavor: info.flavor,
             version: info.version.clone(),
             binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
-            bundled: crate::bundled::location().is_some_and(|b| b == record.binary),
+            bundled: crate::server::bundled::location().is_some_and(|b| b == record.binary),
         }),
         persistence,
         policy,

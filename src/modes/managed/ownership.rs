@@ -5,11 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::client::{Client, ClientError, Endpoint};
-use crate::health::Health;
-use crate::pidfile::PidRecord;
-use crate::process;
-use crate::server_info::{ServerInfo, parse_info};
+use crate::checks::client::{Client, ClientError, Endpoint};
+use crate::checks::health::Health;
+use crate::checks::server_info::{ServerInfo, parse_info};
+use crate::server::pidfile::PidRecord;
+use crate::server::process;
 use crate::settings::Settings;
 
 pub enum Verdict {

@@ -5,20 +5,20 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::binaries::ServerBinary;
-use crate::client::{Client, ClientError};
-use crate::config::{ServerConfig, ipv6_loopback_available};
+use crate::checks::client::{Client, ClientError};
+use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::last_server::{self, LastServer};
-use crate::managed::ownership::{connect_and_info, loopback};
-use crate::paths::{StorePaths, local_date_today};
-use crate::pidfile::{self, PidRecord};
-use crate::port::{self, PortHolder};
-use crate::process::{self, Signal};
-use crate::server_info::ServerInfo;
+use crate::files::write_replacing_volatile;
+use crate::modes::managed::ownership::{connect_and_info, loopback};
+use crate::modes::status::PortMove;
+use crate::server::binary::ServerBinary;
+use crate::server::config::{ServerConfig, ipv6_loopback_available};
+use crate::server::last_server::{self, LastServer};
+use crate::server::pidfile::{self, PidRecord};
+use crate::server::port::{self, PortHolder};
+use crate::server::process::{self, Signal};
+use crate::settings::paths::{StorePaths, local_date_today};
 use crate::settings::{PortSetting, Source};
-use crate::settings_file::write_replacing_volatile;
-use crate::status::PortMove;
 
 /// Another program can grab a port between our check and the server's bind; we
 /// then try another port, a few times.

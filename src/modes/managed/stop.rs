@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::Client;
+use crate::checks::client::Client;
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::process::{self, Signal};
+use crate::server::process::{self, Signal};
 
 pub async fn stop_process(
     pid: u32,

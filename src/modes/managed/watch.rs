@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::managed;
-use crate::paths::StorePaths;
-use crate::pidfile::{self, PidFile};
-use crate::process;
+use crate::modes::managed;
+use crate::server::pidfile::{self, PidFile};
+use crate::server::process;
 use crate::settings::Settings;
+use crate::settings::paths::StorePaths;
 
 /// What the watcher saw or did; sent to the `onEvent` callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
