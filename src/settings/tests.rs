@@ -1,8 +1,8 @@
 //! Tests of this module (kept beside it so that the code reads on its own).
 
 use super::*;
-use std::path::Path;
 use std::fs;
+use std::path::Path;
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cms-resolve-{tag}-{}", std::process::id()));

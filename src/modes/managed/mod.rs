@@ -2,11 +2,18 @@
 //! started, adopted, checked and stopped only by claude-mem (design.md, "Managed
 //! sidecar rules").
 
+mod adopt;
 mod connections;
 pub mod ownership;
 pub mod start;
+mod status;
 pub mod stop;
 pub mod watch;
+
+use adopt::{adopt_from_pid_file, adopt_orphan};
+use status::running_status;
+pub use status::status;
+pub use stop::{stop, stop_locked};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,14 +22,11 @@ use crate::blocking::off_worker;
 use crate::checks::client::{Client, ClientError};
 use crate::checks::health;
 use crate::checks::probe;
-use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
 use crate::checks::smoke::Target;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::status::{
-    PortMove, QueueStoreStatus, ServerDescription, StatusPaths, StopResult,
-};
+use crate::modes::status::{PortMove, QueueStoreStatus};
 use crate::server::binaries;
 use crate::server::binary::ServerBinary;
 use crate::server::last_server::{self, LastServer};
@@ -31,7 +35,7 @@ use crate::server::process;
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
 use crate::settings::secret;
-use ownership::{Verdict, find_orphan, loopback, verify, verify_and_check};
+use ownership::loopback;
 
 /// How long an orphan probe may take: it only ever talks to loopback.
 const ORPHAN_PROBE: Duration = Duration::from_millis(500);
@@ -166,108 +170,6 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     Ok(status.after_ensure(running.started, running.port_moved, notices))
 }
 
-/// Adopts the server our pid file names if it is ours; clears the file away when
-/// it is stale or names someone else's process.
-async fn adopt_from_pid_file(
-    paths: &StorePaths,
-    secret: &str,
-    settings: &Settings,
-    notices: &mut Vec<String>,
-) -> Result<Option<Running>> {
-    let record = match pidfile::read(&paths.pid_file)? {
-        PidFile::Absent => return Ok(None),
-        PidFile::Invalid(why) => {
-            let aside = pidfile::set_aside(&paths.pid_file)?;
-            notices.push(format!("{why}; it was moved to {}", aside.display()));
-            return Ok(None);
-        }
-        PidFile::Valid(record) => record,
-    };
-    match verify_and_check(&record, secret, settings).await {
-        Verdict::Owned {
-            client,
-            info,
-            health,
-        } => Ok(Some(Running {
-            record,
-            client: *client,
-            info,
-            health,
-            started: false,
-            port_moved: None,
-        })),
-        Verdict::Exited => {
-            pidfile::remove(&paths.pid_file)?;
-            notices.push(format!(
-                "the store (pid {}) had exited without being stopped; it was started again with its data",
-                record.pid
-            ));
-            Ok(None)
-        }
-        Verdict::Recycled => {
-            let aside = pidfile::set_aside(&paths.pid_file)?;
-            notices.push(format!(
-                "pid {} from the pid file now belongs to another program, which was left alone; the file was moved to {}",
-                record.pid,
-                aside.display()
-            ));
-            Ok(None)
-        }
-        Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
-        Verdict::Foreign(detail) => Err(StoreError::new(
-            ErrorCode::NotOwned,
-            format!(
-                "the store's process (pid {}) is alive but could not be verified: {detail}. \
-                 Run stopQueueStore() (or `npx claude-mem-store down`) and try again.",
-                record.pid
-            ),
-        )),
-    }
-}
-
-/// A server of ours still answering on the persisted port though its pid file is
-/// gone: adopt it (write a new pid file) rather than start a second one.
-async fn adopt_orphan(
-    settings: &Settings,
-    paths: &StorePaths,
-    secret: &str,
-    notices: &mut Vec<String>,
-) -> Result<Option<Running>> {
-    let Some(port) = settings.port.map(|p| p.port) else {
-        return Ok(None);
-    };
-    let Some((pid, client, info)) =
-        find_orphan(port, secret, &paths.config_file, ORPHAN_PROBE).await
-    else {
-        return Ok(None);
-    };
-    let Some(start_token) = process::start_token(pid) else {
-        return Ok(None);
-    };
-    let record = PidRecord {
-        pid,
-        port,
-        started_at: process::now_millis(),
-        start_token,
-        run_id: info.run_id.clone(),
-        binary: PathBuf::from(info.executable.clone()),
-        version: info.version.clone(),
-        log_file: None,
-    };
-    pidfile::write(&paths.pid_file, &record)?;
-    notices.push(format!(
-        "the store (pid {pid}) was running without a pid file; it was adopted and a new pid file written"
-    ));
-    Ok(Some(Running {
-        record,
-        client,
-        info,
-        health: None,
-        started: false,
-        port_moved: None,
-    }))
-}
-
 /// The binary to start (preferring the one that last ran the data) and a notice
 /// when a newer one was passed over. On tokio's blocking pool: a binary not in the
 /// cache is asked for `--version`, which must not stall the runtime's one worker.
@@ -290,207 +192,6 @@ async fn choose_binary(
         )
     })
     .await
-}
-
-pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
-    process::reap_exited_children();
-    let paths = StorePaths::new(&settings.data_dir);
-    let not_running = |checks: Vec<Check>| QueueStoreStatus {
-        checks,
-        ..stopped_status(settings, &paths)
-    };
-    // Without a secret nothing of ours can answer; the pid file is still checked so
-    // that a stale or foreign one is reported.
-    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
-    let record = match pidfile::read(&paths.pid_file)? {
-        PidFile::Valid(record) => record,
-        PidFile::Invalid(why) => {
-            return Ok(not_running(vec![Check::warn(
-                "process",
-                format!("{why}; the next ensure sets it aside"),
-            )]));
-        }
-        PidFile::Absent => {
-            let orphan = match settings.port {
-                Some(p) if !secret.is_empty() => {
-                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
-                }
-                _ => None,
-            };
-            let Some((pid, mut client, info)) = orphan else {
-                return Ok(not_running(vec![Check::warn(
-                    "process",
-                    "the managed store is not running",
-                )]));
-            };
-            let record = PidRecord {
-                pid,
-                port: settings.port.map_or(0, |p| p.port),
-                started_at: 0,
-                start_token: String::new(),
-                run_id: info.run_id.clone(),
-                binary: PathBuf::from(&info.executable),
-                version: info.version.clone(),
-                log_file: None,
-            };
-            let health = checks(&mut client, record.port, &secret, settings)
-                .await
-                .ok();
-            let mut status = running_status(settings, &paths, &secret, &record, &info, health);
-            status.notices.push(format!(
-                "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
-            ));
-            return Ok(status);
-        }
-    };
-    match verify_and_check(&record, &secret, settings).await {
-        Verdict::Owned {
-            mut client,
-            info,
-            health,
-        } => {
-            let health = match health {
-                Some(h) => *h,
-                None => checks(&mut client, record.port, &secret, settings)
-                    .await
-                    .map_err(|e| unanswered(&record, &e))?,
-            };
-            Ok(running_status(
-                settings,
-                &paths,
-                &secret,
-                &record,
-                &info,
-                Some(health),
-            ))
-        }
-        Verdict::Exited => Ok(not_running(vec![Check::warn(
-            "process",
-            format!(
-                "the store (pid {}) has exited; the next ensure starts it again with its data",
-                record.pid
-            ),
-        )])),
-        Verdict::Recycled => Ok(not_running(vec![Check::fail(
-            "process",
-            ErrorCode::NotOwned,
-            format!(
-                "pid {} now belongs to another program; the pid file is stale and will be set aside",
-                record.pid
-            ),
-        )])),
-        Verdict::Foreign(detail) => Ok(not_running(vec![Check::fail(
-            "process",
-            ErrorCode::NotOwned,
-            detail,
-        )])),
-        Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
-    }
-}
-
-pub async fn stop(settings: &Settings) -> Result<StopResult> {
-    process::reap_exited_children();
-    let paths = StorePaths::new(&settings.data_dir);
-    let nothing = StopResult::nothing;
-    if !paths.redis_dir.is_dir() {
-        // Never create a data dir just to say nothing runs there.
-        return Ok(nothing(
-            "no managed store is set up in this data dir".into(),
-        ));
-    }
-    let _lock = match lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await {
-        // An uninstall removed redis/ while we waited: nothing can run there.
-        Err(_) if !paths.redis_dir.is_dir() => {
-            return Ok(nothing(
-                "no managed store is set up in this data dir".into(),
-            ));
-        }
-        lock => lock?,
-    };
-    stop_locked(settings, &paths).await
-}
-
-/// [`stop`] for a caller that already holds the store lock (uninstall, which must
-/// not let an ensure start a server between stopping and removing its files).
-pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<StopResult> {
-    let nothing = StopResult::nothing;
-    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
-    let record = match pidfile::read(&paths.pid_file)? {
-        PidFile::Valid(record) => record,
-        PidFile::Invalid(why) => {
-            let aside = pidfile::set_aside(&paths.pid_file)?;
-            return Ok(StopResult {
-                stale_pid_file: Some(aside.display().to_string()),
-                ..nothing(format!(
-                    "{why}; nothing was signalled and the file was moved to {}",
-                    aside.display()
-                ))
-            });
-        }
-        PidFile::Absent => {
-            let orphan = match settings.port {
-                Some(p) if !secret.is_empty() => {
-                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
-                }
-                _ => None,
-            };
-            let Some((pid, mut client, _)) = orphan else {
-                return Ok(nothing("the managed store is not running".into()));
-            };
-            let method = stop::stop_process(pid, Some(&mut client), settings.timeout).await?;
-            return Ok(StopResult {
-                stopped: true,
-                was_running: true,
-                pid: Some(pid),
-                method: Some(method),
-                code: None,
-                message: format!("stopped the store (pid {pid}), which had no pid file"),
-                stale_pid_file: None,
-            });
-        }
-    };
-    let pid = record.pid;
-    let mut client = match verify(
-        &record,
-        &secret,
-        settings.timeout.min(Duration::from_secs(2)),
-    )
-    .await
-    {
-        Verdict::Owned { client, .. } => Some(client),
-        // Our process by pid and start token, but it does not answer (e.g. SIGSTOP):
-        // skip SHUTDOWN and use signals.
-        Verdict::Unresponsive(_) => None,
-        Verdict::Exited => {
-            pidfile::remove(&paths.pid_file)?;
-            return Ok(nothing(format!(
-                "the store (pid {pid}) had already exited; its stale pid file was removed"
-            )));
-        }
-        Verdict::Recycled | Verdict::Foreign(_) => {
-            let aside = pidfile::set_aside(&paths.pid_file)?;
-            return Ok(StopResult {
-                code: Some(ErrorCode::NotOwned.as_str()),
-                stale_pid_file: Some(aside.display().to_string()),
-                ..nothing(format!(
-                    "pid {pid} is not our store (the pid was reused by another program); it was not signalled. \
-                     The stale pid file was moved to {}",
-                    aside.display()
-                ))
-            });
-        }
-    };
-    let method = stop::stop_process(pid, client.as_deref_mut(), settings.timeout).await?;
-    pidfile::remove(&paths.pid_file)?;
-    Ok(StopResult {
-        stopped: true,
-        was_running: true,
-        pid: Some(pid),
-        method: Some(method),
-        code: None,
-        message: format!("stopped the store (pid {pid}) on port {}", record.port),
-        stale_pid_file: None,
-    })
 }
 
 /// The same checks `probeRedisUrl` runs, the BullMQ smoke test included, in the
@@ -558,61 +259,4 @@ fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
 fn code_of(code: Option<&'static str>) -> ErrorCode {
     code.and_then(ErrorCode::from_code)
         .unwrap_or(ErrorCode::StartFailed)
-}
-
-fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
-    QueueStoreStatus {
-        mode: settings.mode.as_str(),
-        running: false,
-        owned: false,
-        started: None,
-        pid: None,
-        url: None,
-        redacted_url: None,
-        connection: None,
-        server: None,
-        persistence: None,
-        policy: None,
-        paths: StatusPaths::new(paths, None),
-        checks: Vec::new(),
-        port_moved: None,
-        notices: Vec::new(),
-        container: None,
-        address_from: None,
-    }
-}
-
-fn running_status(
-    settings: &Settings,
-    paths: &StorePaths,
-    secret: &str,
-    record: &PidRecord,
-    info: &ServerInfo,
-    health: Option<health::Health>,
-) -> QueueStoreStatus {
-    let endpoint = loopback(record.port, secret);
-    let (url, redacted) = endpoint_urls(&endpoint);
-    let (checks, persistence, policy) = match health {
-        Some(h) => (h.checks, h.persistence, h.policy),
-        None => (Vec::new(), None, None),
-    };
-    QueueStoreStatus {
-        running: true,
-        owned: true,
-        pid: Some(record.pid),
-        url: Some(url),
-        redacted_url: Some(redacted),
-        connection: Some(ConnectionOptions::from_endpoint(&endpoint)),
-        server: Some(ServerDescription {
-            flavor: info.flavor,
-            version: info.version.clone(),
-            binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
-            bundled: crate::server::bundled::location().is_some_and(|b| b == record.binary),
-        }),
-        persistence,
-        policy,
-        paths: StatusPaths::new(paths, record.log_file.as_deref()),
-        checks,
-        ..stopped_status(settings, paths)
-    }
 }

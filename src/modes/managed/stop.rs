@@ -1,12 +1,129 @@
-//! Stopping our sidecar: `SHUTDOWN` over the authenticated connection (immediate,
-//! and it flushes the AOF), then SIGTERM, then SIGKILL, each with its share of the
-//! caller's timeout. Only ever called for a process proved to be ours.
+//! Stopping our sidecar: `stopQueueStore` decides what may be stopped (only a
+//! server proved to be ours; a stale or foreign pid file is set aside, never
+//! signalled), then `SHUTDOWN` over the authenticated connection (immediate, and it
+//! flushes the AOF), then SIGTERM, then SIGKILL, each with its share of the
+//! caller's timeout.
 
 use std::time::{Duration, Instant};
 
 use crate::checks::client::Client;
-use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::process::{self, Signal};
+
+use super::ownership::{Verdict, find_orphan, verify};
+use crate::error::{ErrorCode, Result, StoreError};
+use crate::lock;
+use crate::modes::status::StopResult;
+use crate::server::pidfile::{self, PidFile};
+use crate::settings::Settings;
+use crate::settings::paths::StorePaths;
+use crate::settings::secret;
+
+use super::{ORPHAN_PROBE, lock_wait};
+
+pub async fn stop(settings: &Settings) -> Result<StopResult> {
+    process::reap_exited_children();
+    let paths = StorePaths::new(&settings.data_dir);
+    let nothing = StopResult::nothing;
+    if !paths.redis_dir.is_dir() {
+        // Never create a data dir just to say nothing runs there.
+        return Ok(nothing(
+            "no managed store is set up in this data dir".into(),
+        ));
+    }
+    let _lock = match lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await {
+        // An uninstall removed redis/ while we waited: nothing can run there.
+        Err(_) if !paths.redis_dir.is_dir() => {
+            return Ok(nothing(
+                "no managed store is set up in this data dir".into(),
+            ));
+        }
+        lock => lock?,
+    };
+    stop_locked(settings, &paths).await
+}
+
+/// [`stop`] for a caller that already holds the store lock (uninstall, which must
+/// not let an ensure start a server between stopping and removing its files).
+pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<StopResult> {
+    let nothing = StopResult::nothing;
+    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let record = match pidfile::read(&paths.pid_file)? {
+        PidFile::Valid(record) => record,
+        PidFile::Invalid(why) => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            return Ok(StopResult {
+                stale_pid_file: Some(aside.display().to_string()),
+                ..nothing(format!(
+                    "{why}; nothing was signalled and the file was moved to {}",
+                    aside.display()
+                ))
+            });
+        }
+        PidFile::Absent => {
+            let orphan = match settings.port {
+                Some(p) if !secret.is_empty() => {
+                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                }
+                _ => None,
+            };
+            let Some((pid, mut client, _)) = orphan else {
+                return Ok(nothing("the managed store is not running".into()));
+            };
+            let method = stop_process(pid, Some(&mut client), settings.timeout).await?;
+            return Ok(StopResult {
+                stopped: true,
+                was_running: true,
+                pid: Some(pid),
+                method: Some(method),
+                code: None,
+                message: format!("stopped the store (pid {pid}), which had no pid file"),
+                stale_pid_file: None,
+            });
+        }
+    };
+    let pid = record.pid;
+    let mut client = match verify(
+        &record,
+        &secret,
+        settings.timeout.min(Duration::from_secs(2)),
+    )
+    .await
+    {
+        Verdict::Owned { client, .. } => Some(client),
+        // Our process by pid and start token, but it does not answer (e.g. SIGSTOP):
+        // skip SHUTDOWN and use signals.
+        Verdict::Unresponsive(_) => None,
+        Verdict::Exited => {
+            pidfile::remove(&paths.pid_file)?;
+            return Ok(nothing(format!(
+                "the store (pid {pid}) had already exited; its stale pid file was removed"
+            )));
+        }
+        Verdict::Recycled | Verdict::Foreign(_) => {
+            let aside = pidfile::set_aside(&paths.pid_file)?;
+            return Ok(StopResult {
+                code: Some(ErrorCode::NotOwned.as_str()),
+                stale_pid_file: Some(aside.display().to_string()),
+                ..nothing(format!(
+                    "pid {pid} is not our store (the pid was reused by another program); it was not signalled. \
+                     The stale pid file was moved to {}",
+                    aside.display()
+                ))
+            });
+        }
+    };
+    let method = stop_process(pid, client.as_deref_mut(), settings.timeout).await?;
+    pidfile::remove(&paths.pid_file)?;
+    Ok(StopResult {
+        stopped: true,
+        was_running: true,
+        pid: Some(pid),
+        method: Some(method),
+        code: None,
+        message: format!("stopped the store (pid {pid}) on port {}", record.port),
+        stale_pid_file: None,
+    })
+}
 
 pub async fn stop_process(
     pid: u32,

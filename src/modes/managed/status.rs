@@ -1,0 +1,171 @@
+//! `queueStoreStatus` for the managed store: never starts, stops or writes
+//! anything; reports whether our server runs, whether it is ours, and its checks.
+
+use std::path::PathBuf;
+
+use super::ownership::{Verdict, find_orphan, loopback, verify_and_check};
+use crate::checks::health;
+use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
+use crate::checks::server_info::ServerInfo;
+use crate::error::{ErrorCode, Result};
+use crate::modes::status::{QueueStoreStatus, ServerDescription, StatusPaths};
+use crate::server::pidfile::{self, PidFile, PidRecord};
+use crate::server::process;
+use crate::settings::Settings;
+use crate::settings::paths::StorePaths;
+use crate::settings::secret;
+
+use super::{ORPHAN_PROBE, checks, unanswered};
+
+pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    process::reap_exited_children();
+    let paths = StorePaths::new(&settings.data_dir);
+    let not_running = |checks: Vec<Check>| QueueStoreStatus {
+        checks,
+        ..stopped_status(settings, &paths)
+    };
+    // Without a secret nothing of ours can answer; the pid file is still checked so
+    // that a stale or foreign one is reported.
+    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let record = match pidfile::read(&paths.pid_file)? {
+        PidFile::Valid(record) => record,
+        PidFile::Invalid(why) => {
+            return Ok(not_running(vec![Check::warn(
+                "process",
+                format!("{why}; the next ensure sets it aside"),
+            )]));
+        }
+        PidFile::Absent => {
+            let orphan = match settings.port {
+                Some(p) if !secret.is_empty() => {
+                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                }
+                _ => None,
+            };
+            let Some((pid, mut client, info)) = orphan else {
+                return Ok(not_running(vec![Check::warn(
+                    "process",
+                    "the managed store is not running",
+                )]));
+            };
+            let record = PidRecord {
+                pid,
+                port: settings.port.map_or(0, |p| p.port),
+                started_at: 0,
+                start_token: String::new(),
+                run_id: info.run_id.clone(),
+                binary: PathBuf::from(&info.executable),
+                version: info.version.clone(),
+                log_file: None,
+            };
+            let health = checks(&mut client, record.port, &secret, settings)
+                .await
+                .ok();
+            let mut status = running_status(settings, &paths, &secret, &record, &info, health);
+            status.notices.push(format!(
+                "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
+            ));
+            return Ok(status);
+        }
+    };
+    match verify_and_check(&record, &secret, settings).await {
+        Verdict::Owned {
+            mut client,
+            info,
+            health,
+        } => {
+            let health = match health {
+                Some(h) => *h,
+                None => checks(&mut client, record.port, &secret, settings)
+                    .await
+                    .map_err(|e| unanswered(&record, &e))?,
+            };
+            Ok(running_status(
+                settings,
+                &paths,
+                &secret,
+                &record,
+                &info,
+                Some(health),
+            ))
+        }
+        Verdict::Exited => Ok(not_running(vec![Check::warn(
+            "process",
+            format!(
+                "the store (pid {}) has exited; the next ensure starts it again with its data",
+                record.pid
+            ),
+        )])),
+        Verdict::Recycled => Ok(not_running(vec![Check::fail(
+            "process",
+            ErrorCode::NotOwned,
+            format!(
+                "pid {} now belongs to another program; the pid file is stale and will be set aside",
+                record.pid
+            ),
+        )])),
+        Verdict::Foreign(detail) => Ok(not_running(vec![Check::fail(
+            "process",
+            ErrorCode::NotOwned,
+            detail,
+        )])),
+        Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
+    }
+}
+
+pub(super) fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
+    QueueStoreStatus {
+        mode: settings.mode.as_str(),
+        running: false,
+        owned: false,
+        started: None,
+        pid: None,
+        url: None,
+        redacted_url: None,
+        connection: None,
+        server: None,
+        persistence: None,
+        policy: None,
+        paths: StatusPaths::new(paths, None),
+        checks: Vec::new(),
+        port_moved: None,
+        notices: Vec::new(),
+        container: None,
+        address_from: None,
+    }
+}
+
+pub(super) fn running_status(
+    settings: &Settings,
+    paths: &StorePaths,
+    secret: &str,
+    record: &PidRecord,
+    info: &ServerInfo,
+    health: Option<health::Health>,
+) -> QueueStoreStatus {
+    let endpoint = loopback(record.port, secret);
+    let (url, redacted) = endpoint_urls(&endpoint);
+    let (checks, persistence, policy) = match health {
+        Some(h) => (h.checks, h.persistence, h.policy),
+        None => (Vec::new(), None, None),
+    };
+    QueueStoreStatus {
+        running: true,
+        owned: true,
+        pid: Some(record.pid),
+        url: Some(url),
+        redacted_url: Some(redacted),
+        connection: Some(ConnectionOptions::from_endpoint(&endpoint)),
+        server: Some(ServerDescription {
+            flavor: info.flavor,
+            version: info.version.clone(),
+            binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
+            bundled: crate::server::bundled::location().is_some_and(|b| b == record.binary),
+        }),
+        persistence,
+        policy,
+        paths: StatusPaths::new(paths, record.log_file.as_deref()),
+        checks,
+        ..stopped_status(settings, paths)
+    }
+}
