@@ -3,12 +3,10 @@
 use super::js_input::JsInput;
 use super::runtime::promise;
 use super::store_settings;
-use crate::modes::docker;
-use crate::modes::external;
-use crate::modes::managed;
+use crate::modes;
 use crate::server::binaries;
 use crate::settings::options::OptionReader;
-use crate::settings::{self, Mode, Settings, StoreOptions};
+use crate::settings::{self, Settings, StoreOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -50,11 +48,7 @@ pub fn ensure_queue_store_started(
 ) -> Result<Object<'_>> {
     promise(env, async move {
         let settings = store_settings("ensureQueueStoreStarted", options, extra)?;
-        match settings.mode {
-            Mode::Managed => managed::ensure(&settings).await,
-            Mode::Docker => docker::ensure(&settings).await,
-            Mode::External => external::ensure(&settings).await,
-        }
+        modes::ensure(&settings).await
     })
 }
 
@@ -70,11 +64,7 @@ pub fn ensure_queue_store_started(
 pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
         let settings = store_settings("queueStoreStatus", options, extra)?;
-        match settings.mode {
-            Mode::Managed => managed::status(&settings).await,
-            Mode::Docker => docker::status(&settings).await,
-            Mode::External => external::status(&settings).await,
-        }
+        modes::status(&settings).await
     })
 }
 
@@ -96,11 +86,7 @@ pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result
 pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
         let settings = store_settings("stopQueueStore", options, extra)?;
-        match settings.mode {
-            Mode::Managed => managed::stop(&settings).await,
-            Mode::Docker => docker::stop(&settings).await,
-            Mode::External => Ok(external::stop(&settings)),
-        }
+        modes::stop(&settings).await
     })
 }
 

@@ -11,3 +11,34 @@ pub mod docker;
 pub mod external;
 pub mod managed;
 pub mod status;
+
+use crate::error::Result;
+use crate::settings::{Mode, Settings};
+use status::{QueueStoreStatus, StopResult};
+
+/// `ensureQueueStoreStarted` in the configured mode.
+pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+    match settings.mode {
+        Mode::Managed => managed::ensure(settings).await,
+        Mode::Docker => docker::ensure(settings).await,
+        Mode::External => external::ensure(settings).await,
+    }
+}
+
+/// `queueStoreStatus` in the configured mode.
+pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
+    match settings.mode {
+        Mode::Managed => managed::status(settings).await,
+        Mode::Docker => docker::status(settings).await,
+        Mode::External => external::status(settings).await,
+    }
+}
+
+/// `stopQueueStore` in the configured mode.
+pub async fn stop(settings: &Settings) -> Result<StopResult> {
+    match settings.mode {
+        Mode::Managed => managed::stop(settings).await,
+        Mode::Docker => docker::stop(settings).await,
+        Mode::External => Ok(external::stop(settings)),
+    }
+}
