@@ -9,7 +9,7 @@
 //                Ubuntu 14.04, Amazon Linux 2 …), checked by the tests with objdump -T.
 //   linux musl   napi's -x adds `-C target-feature=-crt-static` (a cdylib).
 //   darwin       zig links Mach-O without Apple's SDK because nothing links an Apple
-//                framework (see src/tls.rs); MACOSX_DEPLOYMENT_TARGET sets the oldest
+//                framework (see src/checks/tls.rs); MACOSX_DEPLOYMENT_TARGET sets the oldest
 //                macOS it loads on (zig would stamp the newest). Not stripped or
 //                changed after linking: arm64 macOS requires its ad-hoc signature.
 //   windows      x86_64-pc-windows-gnu (the napi CLI cross-builds only MSVC, whose
