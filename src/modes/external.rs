@@ -152,11 +152,7 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
         ));
     }
     QueueStoreStatus {
-        mode: settings.mode.as_str(),
         running: answered,
-        owned: false,
-        started: None,
-        pid: None,
         url: Some(url),
         redacted_url: Some(redacted),
         connection: Some(ConnectionOptions::from_endpoint(endpoint)),
@@ -168,15 +164,16 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
         }),
         persistence: report.persistence,
         policy: report.policy,
-        paths: StatusPaths::new(&StorePaths::new(&settings.data_dir), None),
         checks: report.checks,
-        port_moved: None,
-        container: None,
         address_from: Some(match address.from {
             AddressFrom::Url => "url",
             AddressFrom::HostPort => "hostPort",
         }),
         notices,
+        ..QueueStoreStatus::not_running(
+            settings.mode.as_str(),
+            StatusPaths::new(&StorePaths::new(&settings.data_dir), None),
+        )
     }
 }
 

@@ -112,6 +112,30 @@ pub struct DockerContainer {
 }
 
 impl QueueStoreStatus {
+    /// A store in `mode` that is not running (yet): nothing but where its files are.
+    /// Every mode's status starts from this and fills in what it found.
+    pub fn not_running(mode: &'static str, paths: StatusPaths) -> QueueStoreStatus {
+        QueueStoreStatus {
+            mode,
+            running: false,
+            owned: false,
+            started: None,
+            pid: None,
+            url: None,
+            redacted_url: None,
+            connection: None,
+            server: None,
+            persistence: None,
+            policy: None,
+            paths,
+            checks: Vec::new(),
+            port_moved: None,
+            notices: Vec::new(),
+            container: None,
+            address_from: None,
+        }
+    }
+
     /// What an ensure adds to a running store's status: whether this call started
     /// the server, a port move (also told as a notice), and everything else it did.
     pub fn after_ensure(

@@ -375,23 +375,9 @@ fn stopped_status(
     container: Option<&Container>,
 ) -> QueueStoreStatus {
     QueueStoreStatus {
-        mode: settings.mode.as_str(),
-        running: false,
         owned: container.is_some(),
-        started: None,
-        pid: None,
-        url: None,
-        redacted_url: None,
-        connection: None,
-        server: None,
-        persistence: None,
-        policy: None,
-        paths: docker_paths(paths, names),
-        checks: Vec::new(),
-        port_moved: None,
-        notices: Vec::new(),
         container: container.map(|c| describe(c, names)),
-        address_from: None,
+        ..QueueStoreStatus::not_running(settings.mode.as_str(), docker_paths(paths, names))
     }
 }
 

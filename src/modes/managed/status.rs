@@ -114,25 +114,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
 }
 
 pub(super) fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
-    QueueStoreStatus {
-        mode: settings.mode.as_str(),
-        running: false,
-        owned: false,
-        started: None,
-        pid: None,
-        url: None,
-        redacted_url: None,
-        connection: None,
-        server: None,
-        persistence: None,
-        policy: None,
-        paths: StatusPaths::new(paths, None),
-        checks: Vec::new(),
-        port_moved: None,
-        notices: Vec::new(),
-        container: None,
-        address_from: None,
-    }
+    QueueStoreStatus::not_running(settings.mode.as_str(), StatusPaths::new(paths, None))
 }
 
 pub(super) fn running_status(
