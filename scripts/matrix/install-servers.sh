@@ -38,6 +38,8 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib/private-apt.sh
+. "$HERE/../lib/private-apt.sh"
 HELPER="$HERE/matrix_helper.py"
 DIR="${CMS_MATRIX_DIR:-$HOME/.cache/claude-mem-store/matrix}"
 PY="${PYTHON:-python3}"
@@ -219,47 +221,8 @@ declare -A ROOT_OF=( [trixie]=trixie [sid]=sid [experimental]=sid [libssl1.1]=bu
 declare -A ROOT_TREES=( [trixie]="trixie" [sid]="sid experimental" [bullseye]="libssl1.1" )
 
 apt_setup() {  # ROOT
-  local r="$DIR/debian/apt/$1" kr=/usr/share/keyrings/debian-archive-keyring.gpg s
-  mkdir -p "$r"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,state/lists/partial}
-  : >"$r/state/status"
-  : >"$r/etc/sources.list.tmp"
-  IFS='|' read -r -a s <<<"${ROOT_SUITES[$1]}"
-  local e; for e in "${s[@]}"; do
-    echo "deb [signed-by=$kr] http://deb.debian.org/${e%% *} ${e#* } main" >>"$r/etc/sources.list.tmp"
-  done
-  mv "$r/etc/sources.list.tmp" "$r/etc/sources.list"
-  # Carried over from the machine's apt: its proxies, and its Check-Valid-Until /
-  # Check-Date (a machine whose mirror or clock is off sets them to false; the
-  # signatures are checked all the same).
-  local http_proxy_cfg="" https_proxy_cfg="" valid_until_cfg="" check_date_cfg=""
-  eval "$(apt-config shell http_proxy_cfg Acquire::http::Proxy https_proxy_cfg Acquire::https::Proxy \
-    valid_until_cfg Acquire::Check-Valid-Until check_date_cfg Acquire::Check-Date 2>/dev/null)"
-  cat >"$r/apt.conf" <<EOF
-Dir::Etc::main "/dev/null";
-Dir::Etc::parts "$r/etc/apt.conf.d";
-Dir::Etc::sourcelist "$r/etc/sources.list";
-Dir::Etc::sourceparts "$r/etc/sources.list.d";
-Dir::Etc::preferences "$r/etc/preferences";
-Dir::Etc::preferencesparts "$r/etc/preferences.d";
-Dir::State "$r/state";
-Dir::State::status "$r/state/status";
-Dir::Cache "$r/cache";
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-Dir::Log "$r/log";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
-APT::Install-Recommends "false";
-APT::Install-Suggests "false";
-APT::Sandbox::User "root";
-Acquire::Languages "none";
-Acquire::GzipIndexes "true";
-Acquire::Retries "3";
-${http_proxy_cfg:+Acquire::http::Proxy "$http_proxy_cfg";}
-${https_proxy_cfg:+Acquire::https::Proxy "$https_proxy_cfg";}
-${valid_until_cfg:+Acquire::Check-Valid-Until "$valid_until_cfg";}
-${check_date_cfg:+Acquire::Check-Date "$check_date_cfg";}
-EOF
+  local s; IFS='|' read -r -a s <<<"${ROOT_SUITES[$1]}"
+  private_apt_root "$DIR/debian/apt/$1" amd64 "${s[@]}"
 }
 papt() {  # ROOT apt-get ARGS...
   local r="$1"; shift

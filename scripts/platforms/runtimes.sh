@@ -109,6 +109,8 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lib/private-apt.sh
+. "$HERE/../lib/private-apt.sh"
 DIR="${CMS_RUNTIMES_DIR:-$HOME/.cache/claude-mem-store/runtimes}"
 
 REFRESH=0 KEEP=0 WINE=1
@@ -216,42 +218,7 @@ npm_unpack() {
 # ------------------------------------------------------------------------- Debian
 # The private apt root: bookworm + trixie, amd64 + arm64 indexes, empty dpkg status.
 apt_setup() {
-  local r="$DIR/apt" kr=/usr/share/keyrings/debian-archive-keyring.gpg suite
-  mkdir -p "$r"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,state/lists/partial,cache}
-  : >"$r/state/status"
-  for suite in bookworm trixie; do
-    echo "deb [signed-by=$kr] http://deb.debian.org/debian $suite main"
-  done >"$r/etc/sources.list"
-  # Carried over from the machine's apt: proxies and Check-Valid-Until / Check-Date
-  # (a machine whose mirror or clock is off sets them to false; signatures are still
-  # checked).
-  local http_proxy_cfg="" https_proxy_cfg="" valid_until_cfg="" check_date_cfg=""
-  eval "$(apt-config shell http_proxy_cfg Acquire::http::Proxy https_proxy_cfg Acquire::https::Proxy \
-    valid_until_cfg Acquire::Check-Valid-Until check_date_cfg Acquire::Check-Date 2>/dev/null)"
-  cat >"$r/apt.conf" <<EOF
-Dir::Etc::main "/dev/null";
-Dir::Etc::parts "$r/etc/apt.conf.d";
-Dir::Etc::sourcelist "$r/etc/sources.list";
-Dir::Etc::sourceparts "$r/etc/sources.list.d";
-Dir::Etc::preferences "$r/etc/preferences";
-Dir::Etc::preferencesparts "$r/etc/preferences.d";
-Dir::State "$r/state";
-Dir::State::status "$r/state/status";
-Dir::Cache "$r/cache";
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-Dir::Log "$r/log";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; "arm64"; };
-APT::Sandbox::User "root";
-Acquire::Languages "none";
-Acquire::GzipIndexes "true";
-Acquire::Retries "3";
-${http_proxy_cfg:+Acquire::http::Proxy "$http_proxy_cfg";}
-${https_proxy_cfg:+Acquire::https::Proxy "$https_proxy_cfg";}
-${valid_until_cfg:+Acquire::Check-Valid-Until "$valid_until_cfg";}
-${check_date_cfg:+Acquire::Check-Date "$check_date_cfg";}
-EOF
+  private_apt_root "$DIR/apt" "amd64 arm64" "debian bookworm" "debian trixie"
 }
 papt() { APT_CONFIG="$DIR/apt/apt.conf" DEBIAN_FRONTEND=noninteractive "$@"; }
 
