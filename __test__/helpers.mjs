@@ -6,7 +6,6 @@
 import { spawn, execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -140,16 +139,7 @@ async function stopStore(dataDir) {
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
-}
+export { freePort } from '../scripts/lib/free-port.mjs'
 
 /**
  * Starts a throwaway server of `flavor` on a free loopback port with `args`

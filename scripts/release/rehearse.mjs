@@ -20,9 +20,9 @@
 // Nothing in the checkout is changed.
 import { spawn, spawnSync } from 'node:child_process'
 import { canIsolate, isolated } from '../../__test__/fixtures/isolate.mjs'
+import { freePort } from '../lib/free-port.mjs'
 import fs from 'node:fs'
 import http from 'node:http'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -47,17 +47,6 @@ function mustRun(cmd, args, opts) {
   const r = run(cmd, args, opts)
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`)
   return r
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address()
-      srv.close(() => resolve(port))
-    })
-  })
 }
 
 function request(method, url, body, headers = {}) {

@@ -8,7 +8,7 @@ use super::js_input::{JsInput, Unreadable};
 use super::runtime::promise;
 use crate::checks::probe::{self, DEFAULT_PROBE_TIMEOUT, ProbeOptions};
 use crate::error::{ErrorCode, StoreError};
-use crate::settings::options::OptionReader;
+use crate::settings::options::{OptionReader, type_name};
 use crate::settings::{self, DEFAULT_PREFIX, KEY_CA_FILE, KEY_PREFIX, parse_timeout};
 
 const FUNCTION: &str = "probeRedisUrl";
@@ -42,7 +42,7 @@ pub fn probe_redis_url(
                     "probeRedisUrl needs a URL: probeRedisUrl('redis://host:port').",
                 ));
             }
-            Ok(Some(other)) => return Err(not_a_url(kind(&other))),
+            Ok(Some(other)) => return Err(not_a_url(type_name(&other))),
             // A problem under a key means the URL was an object (e.g. with a toString).
             Err(Unreadable { key: Some(_), .. }) => return Err(not_a_url("an object")),
             Err(Unreadable { key: None, what }) => return Err(not_a_url(&what)),
@@ -59,17 +59,6 @@ fn not_a_url(what: &str) -> StoreError {
         ErrorCode::BadUrl,
         format!("probeRedisUrl's URL must be a string such as 'redis://host:port', got {what}."),
     )
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// Options: explicit > environment (`CLAUDE_MEM_QUEUE_REDIS_PREFIX`,

@@ -124,7 +124,7 @@ fn bad_option(function: &str, message: String) -> StoreError {
     StoreError::new(ErrorCode::BadOption, format!("{function}: {message}"))
 }
 
-fn type_name(v: &Value) -> &'static str {
+pub(crate) fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
