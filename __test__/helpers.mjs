@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from '../scripts/lib/free-port.mjs'
 
 const require = createRequire(import.meta.url)
 export const addon = require('../index.js')
@@ -138,8 +139,9 @@ async function stopStore(dataDir) {
   if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export { freePort } from '../scripts/lib/free-port.mjs'
+// A TCP port that was free a moment ago on 127.0.0.1 (one implementation for the
+// tests and the release rehearsal).
+export { freePort }
 
 /**
  * Starts a throwaway server of `flavor` on a free loopback port with `args`
