@@ -10,12 +10,13 @@ import { execFileSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
+import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 
 import {
   addon, tmpDataDir, stopStoreAfter, rejectsWithCode, waitFor, freePort, startServer,
-  clientFor, isAlive, readPid, FLAVORS,
+  clientFor, isAlive, readPid, FLAVORS, ROOT,
 } from './helpers.mjs'
 
 const VALKEY = FLAVORS.find((f) => f.flavor === 'valkey').bin
@@ -382,9 +383,32 @@ test('apt: installQueueStore runs the package manager for real as root (a no-op 
   }
 })
 
-test('apt: without root and without allowSudo nothing runs and the error gives the exact command', { skip: isRoot && 'runs only as a non-root user (the unit tests cover it as root)' }, async () => {
-  const err = await rejectsWithCode(assert, addon.installQueueStore({ method: 'apt' }), 'E_NEEDS_SUDO')
-  assert.match(err.message, /`sudo apt-get install -y (valkey|redis)-server`/)
+test('apt: without root and without allowSudo nothing runs and the error gives the exact command', async (t) => {
+  if (!isRoot) {
+    const err = await rejectsWithCode(assert, addon.installQueueStore({ method: 'apt' }), 'E_NEEDS_SUDO')
+    assert.match(err.message, /`sudo apt-get install -y (valkey|redis)-server`/)
+    return
+  }
+  // As root (CI), the call runs in a child process as `nobody`: the loader and this
+  // platform's addon are copied to a directory nobody can read, wherever the checkout is.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-nobody-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.chmodSync(dir, 0o755)
+  const host = `claude-mem-store.${process.platform}-${process.arch}`
+  const natives = fs.readdirSync(ROOT).filter((f) => f.startsWith(host) && f.endsWith('.node'))
+  assert.ok(natives.length, `no ${host}*.node in the checkout (npm run build)`)
+  for (const f of ['index.js', ...natives]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
+  const code = `require('./index.js').installQueueStore({ method: 'apt' }).then(
+    (r) => console.log(JSON.stringify({ resolved: r })),
+    (e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`
+  const out = execFileSync(
+    'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', code],
+    { cwd: dir, env: { PATH: process.env.PATH, HOME: dir }, encoding: 'utf8' },
+  )
+  const result = JSON.parse(out)
+  assert.equal(result.code, 'E_NEEDS_SUDO', out)
+  assert.match(result.message, /was not attempted/)
+  assert.match(result.message, /`sudo apt-get install -y (valkey|redis)-server`/)
 })
 
 test('resolve: a working URL → external', async (t) => {
