@@ -390,7 +390,8 @@ test('apt: without root and without allowSudo nothing runs and the error gives t
     return
   }
   // As root (CI), the call runs in a child process as `nobody`: the loader and this
-  // platform's addon are copied to a directory nobody can read, wherever the checkout is.
+  // platform's addon are copied to a temporary directory that user can read (the checkout
+  // itself may sit under a home directory it cannot enter).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-nobody-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.chmodSync(dir, 0o755)
