@@ -384,14 +384,19 @@ test('apt: installQueueStore runs the package manager for real as root (a no-op 
 })
 
 test('apt: without root and without allowSudo nothing runs and the error gives the exact command', async (t) => {
-  if (!isRoot) {
-    const err = await rejectsWithCode(assert, addon.installQueueStore({ method: 'apt' }), 'E_NEEDS_SUDO')
-    assert.match(err.message, /`sudo apt-get install -y (valkey|redis)-server`/)
-    return
-  }
-  // As root (CI), the call runs in a child process as `nobody`: the loader and this
-  // platform's addon are copied to a temporary directory that user can read (the checkout
-  // itself may sit under a home directory it cannot enter).
+  const err = isRoot ? installAptAsNobody(t) : await rejectsWithCode(assert, addon.installQueueStore({ method: 'apt' }), 'E_NEEDS_SUDO')
+  assert.equal(err.code, 'E_NEEDS_SUDO', err.message)
+  assert.match(err.message, /was not attempted/)
+  assert.match(err.message, /`sudo apt-get install -y (valkey|redis)-server`/)
+})
+
+/**
+ * As root (CI), `installQueueStore({ method: 'apt' })` runs in a child process as
+ * `nobody`: the loader and this platform's addon are copied to a temporary directory
+ * that user can read (the checkout itself may sit under a home directory it cannot
+ * enter). Returns the rejection's `{ code, message }`, or `{ resolved }`.
+ */
+function installAptAsNobody(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-nobody-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   fs.chmodSync(dir, 0o755)
@@ -400,17 +405,14 @@ test('apt: without root and without allowSudo nothing runs and the error gives t
   assert.ok(natives.length, `no ${host}*.node in the checkout (npm run build)`)
   for (const f of ['index.js', ...natives]) fs.copyFileSync(path.join(ROOT, f), path.join(dir, f))
   const code = `require('./index.js').installQueueStore({ method: 'apt' }).then(
-    (r) => console.log(JSON.stringify({ resolved: r })),
+    (r) => console.log(JSON.stringify({ resolved: r, message: 'resolved' })),
     (e) => console.log(JSON.stringify({ code: e.code, message: e.message })))`
   const out = execFileSync(
     'setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', code],
     { cwd: dir, env: { PATH: process.env.PATH, HOME: dir }, encoding: 'utf8' },
   )
-  const result = JSON.parse(out)
-  assert.equal(result.code, 'E_NEEDS_SUDO', out)
-  assert.match(result.message, /was not attempted/)
-  assert.match(result.message, /`sudo apt-get install -y (valkey|redis)-server`/)
-})
+  return JSON.parse(out)
+}
 
 test('resolve: a working URL → external', async (t) => {
   const server = await startServer(t, { flavor: 'redis' })
