@@ -162,6 +162,12 @@ export interface QueueStoreStatus {
    * `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT` with no password.
    */
   addressFrom?: 'url' | 'hostPort'
+  /** The BullMQ key prefix claude-mem's queues use with these settings (its default
+   *  `claude_mem_<worker port>` and its sanitiser applied); the smoke test runs under it. */
+  prefix?: string
+  /** Our own store (managed, docker): clients connected other than this call's own
+   *  connection. A stop leaves a store with other clients running unless forced. */
+  clients?: number
 }
 
 export interface StopResult {
@@ -180,6 +186,9 @@ export interface StopResult {
   message: string
   /** Where a stale or foreign pid file was moved. */
   stalePidFile?: string
+  /** Not stopped because other clients use the store (`code` `E_STORE_IN_USE`):
+   *  how many. `force: true` stops it anyway. */
+  clients?: number
 }
 
 /** Options of `probeRedisUrl`. */
@@ -451,6 +460,8 @@ export type ErrorCode =
   | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
   /** The store's data was written by a server (newer, or another fork) the chosen one cannot read. */
   | 'E_DATA_INCOMPATIBLE'
+  | 'E_STORE_IN_USE'
+  | 'E_SPAWN_FAILED'
   /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
   | 'E_ADDON_UNAVAILABLE'
 
@@ -587,22 +598,28 @@ export declare function resolveQueueStore(options?: ResolveOptions): Promise<Res
  * and that process is never signalled (the result's `code` is `E_NOT_OWNED`).
  * Nothing running is a result, not an error.
  *
+ * Several claude-mem processes share one store: when other clients are connected
+ * (the server's own client list, less this call's connection) the store is left
+ * running and the result says so — `stopped: false`, `code: 'E_STORE_IN_USE'`,
+ * `clients` = how many — unless `force: true`.
+ *
  * Docker mode: `docker stop` of our labelled container only; the container and its
  * volume are kept. Docker missing or down: nothing can run, and the result's
  * `code` is `E_DOCKER_UNAVAILABLE`.
  * Nothing running is a result, not an error. External mode stops nothing (the
  * server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
  */
-export declare function stopQueueStore(options?: StoreOptions): Promise<StopResult>
+export declare function stopQueueStore(options?: StoreOptions & { force?: boolean }): Promise<StopResult>
 
 /**
  * Stops our store (only a server proved ours) and removes what claude-mem-store
  * wrote: config, pid file, secret, lock, its `logs/redis-*.log`, downloaded
  * binaries under `bin/valkey/`, and its keys in settings.json (every other key is
  * kept). `redis/data` is kept unless `purgeData: true`. Says what it removed and
- * what it kept. If the store cannot be stopped, nothing is removed.
+ * what it kept. If the store cannot be stopped, nothing is removed; a store that
+ * other clients still use is not stopped (`E_STORE_IN_USE`) unless `force: true`.
  */
-export declare function uninstallQueueStore(options?: StoreOptions & { purgeData?: boolean }): Promise<UninstallResult>
+export declare function uninstallQueueStore(options?: StoreOptions & { purgeData?: boolean; force?: boolean }): Promise<UninstallResult>
 
 /**
  * Watches the managed store and starts it again, with backoff (100 ms doubling

@@ -60,13 +60,17 @@ test('a 3-node Redis Cluster: prefix checks and a smoke test that follows MOVED'
     assert.equal(plain.ok, false)
     const cluster = plain.checks.find((c) => c.name === 'cluster')
     assert.equal(cluster.code, 'E_CLUSTER_PREFIX')
-    assert.match(cluster.detail, /CLAUDE_MEM_QUEUE_REDIS_PREFIX=\{claude-mem\}/)
+    // claude-mem turns braces into _, so the advice is a server that is not a cluster.
+    assert.match(cluster.detail, /braces included/)
+    assert.match(cluster.detail, /CLAUDE_MEM_REDIS_MODE=managed/)
+    assert.doesNotMatch(cluster.detail, /PREFIX=\{/)
     // The smoke test itself is hash-tagged, so it works whatever the prefix.
     for (const c of plain.checks.filter((c) => c.name.startsWith('smoke'))) assert.equal(c.ok, true, `${c.name}: ${c.detail}`)
 
     const tagged = await addon.probeRedisUrl(url, { smoke: true, prefix: '{claude-mem}' })
     assert.equal(tagged.ok, true, JSON.stringify(tagged.checks, null, 2))
     assert.equal(tagged.checks.find((c) => c.name === 'cluster').ok, true)
+    assert.match(tagged.checks.find((c) => c.name === 'cluster').detail, /not one claude-mem can use/)
     assert.equal(tagged.checks.filter((c) => c.name.startsWith('smoke:') && c.ok).length, 7)
     assert.ok(!JSON.stringify(tagged).includes(PASSWORD))
   }

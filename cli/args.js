@@ -76,6 +76,8 @@ function parse(argv) {
       break
     }
     if (!a.startsWith('-') || a === '-') {
+      // run: the command comes after `--`, so that its own options are never ours.
+      if (spec.positional?.afterDashDash) throw new UsageError(`put -- before the command: claude-mem-store ${name} [options] -- ${a} …`, name)
       out.positional.push(a)
       continue
     }
@@ -104,6 +106,9 @@ function parse(argv) {
     else if (o.key === 'debug') out.debug = true
     else if (o.key === 'help') out.help = true
     else out.values[o.key] = value
+  }
+  if (spec.positional?.afterDashDash && !out.positional.length && !out.help) {
+    throw new UsageError(`${name} needs a command after --: claude-mem-store ${spec.usage}`, name)
   }
   const max = spec.positional ? spec.positional.max : 0
   if (out.positional.length > max && !out.help) {

@@ -8,6 +8,7 @@ const render = require('./render')
 const out = require('./output')
 const { doctor } = require('./doctor')
 const { fixFor } = require('./fixes')
+const { runCommand } = require('./run')
 
 const STORE_KEYS = ['dataDir', 'mode', 'url', 'host', 'port', 'binary', 'prefix', 'caFile', 'timeoutMs']
 const INSTALL_KEYS = ['method', 'version', 'distro', 'mirror', 'allowHttp', 'sha256', 'allowSudo']
@@ -31,53 +32,57 @@ function progressFor(args) {
   return render.progressRenderer(process.stderr)
 }
 
+/**
+ * Finds and starts the store as claude-mem's non-interactive install does (see
+ * `up --help`): the configured external or docker mode as is, else the resolution
+ * (a working URL, a local server, or with --install-redis an installed one).
+ * Returns { resolution, status }. `up` and `run` share it.
+ */
+async function ensureStore(args, store) {
+  const v = args.values
+  const opts = pick(v, STORE_KEYS)
+  const install = pick(v, INSTALL_KEYS)
+  if (!v.installRedis && Object.keys(install).length) {
+    throw new UsageError(`${Object.keys(install).map((k) => COMMANDS.up.options.find((o) => o.key === k).flag).join(', ')} only apply with --install-redis`, 'up')
+  }
+  let mode = opts.mode
+  if (!mode) {
+    // The configured mode (option > env > settings.json), as the addon resolves it.
+    const configured = await store.queueStoreStatus(opts).catch(() => null)
+    mode = configured?.mode
+    // claude-mem's first boot writes mode external with an empty URL (HOST:PORT,
+    // 127.0.0.1:6379) as a default, not a choice: find the store as its installer does.
+    if (mode === 'external' && configured.addressFrom === 'hostPort') mode = undefined
+  }
+  if (mode === 'external' || mode === 'docker') {
+    return { resolution: null, status: await store.ensureQueueStoreStarted(opts) }
+  }
+  const progress = v.installRedis ? progressFor(args) : null
+  const resolution = await store.resolveQueueStore({
+    ...opts,
+    ...(v.installRedis ? { installRedis: true, ...install } : {}),
+    ...(progress ? { onProgress: progress.onProgress } : {}),
+  }).finally(() => progress?.finish())
+  switch (resolution.decision) {
+    case 'external':
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'external', url: resolution.url }) }
+    case 'managed':
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed' }) }
+    case 'install':
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) }) }
+    default: {
+      const e = new Error(`${resolution.reason}`)
+      e.code = 'E_NO_SERVER_BINARY'
+      e.command = resolution.command
+      e.resolution = publicResolution(resolution)
+      throw e
+    }
+  }
+}
+
 const commands = {
   async up(args, store) {
-    const v = args.values
-    const opts = pick(v, STORE_KEYS)
-    const install = pick(v, INSTALL_KEYS)
-    if (!v.installRedis && Object.keys(install).length) {
-      throw new UsageError(`${Object.keys(install).map((k) => COMMANDS.up.options.find((o) => o.key === k).flag).join(', ')} only apply with --install-redis`, 'up')
-    }
-    let mode = opts.mode
-    if (!mode) {
-      // The configured mode (option > env > settings.json), as the addon resolves it.
-      const configured = await store.queueStoreStatus(opts).catch(() => null)
-      mode = configured?.mode
-      // claude-mem's first boot writes mode external with an empty URL (HOST:PORT,
-      // 127.0.0.1:6379) as a default, not a choice: find the store as its installer does.
-      if (mode === 'external' && configured.addressFrom === 'hostPort') mode = undefined
-    }
-    let resolution = null
-    let status
-    if (mode === 'external' || mode === 'docker') {
-      status = await store.ensureQueueStoreStarted(opts)
-    } else {
-      const progress = v.installRedis ? progressFor(args) : null
-      resolution = await store.resolveQueueStore({
-        ...opts,
-        ...(v.installRedis ? { installRedis: true, ...install } : {}),
-        ...(progress ? { onProgress: progress.onProgress } : {}),
-      }).finally(() => progress?.finish())
-      switch (resolution.decision) {
-        case 'external':
-          status = await store.ensureQueueStoreStarted({ ...opts, mode: 'external', url: resolution.url })
-          break
-        case 'managed':
-          status = await store.ensureQueueStoreStarted({ ...opts, mode: 'managed' })
-          break
-        case 'install':
-          status = await store.ensureQueueStoreStarted({ ...opts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) })
-          break
-        default: {
-          const e = new Error(`${resolution.reason}`)
-          e.code = 'E_NO_SERVER_BINARY'
-          e.command = resolution.command
-          e.resolution = publicResolution(resolution)
-          throw e
-        }
-      }
-    }
+    const { resolution, status } = await ensureStore(args, store)
     if (args.json) {
       out.json({ resolution: publicResolution(resolution), status: render.publicStatus(status) })
     } else {
@@ -102,13 +107,14 @@ const commands = {
   },
 
   async down(args, store) {
-    const r = await store.stopQueueStore(pick(args.values, STORE_KEYS))
+    const r = await store.stopQueueStore(pick(args.values, [...STORE_KEYS, 'force']))
     if (args.json) out.json(r)
     else {
       out.stdout(r.message + (r.code ? ` [${r.code}]` : ''))
       if (r.stalePidFile) out.stdout(`The stale pid file was moved to ${r.stalePidFile}`)
     }
-    return EXIT.ok
+    // Asked to stop, and it did not: say so to scripts too.
+    return r.code === 'E_STORE_IN_USE' ? EXIT.failed : EXIT.ok
   },
 
   async probe(args, store) {
@@ -183,8 +189,12 @@ const commands = {
     return EXIT.ok
   },
 
+  run(args, store) {
+    return runCommand(args, store, { ensureStore, storeOptions: pick(args.values, STORE_KEYS) })
+  },
+
   async uninstall(args, store) {
-    const r = await store.uninstallQueueStore(pick(args.values, [...STORE_KEYS, 'purgeData']))
+    const r = await store.uninstallQueueStore(pick(args.values, [...STORE_KEYS, 'purgeData', 'force']))
     if (args.json) out.json(r)
     else {
       out.stdout([

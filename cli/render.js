@@ -33,6 +33,8 @@ function statusText(s) {
   const lines = statusBlock(s)
   if (s.redactedUrl) lines.push(`URL: ${s.redactedUrl}`)
   if (s.pid) lines.push(`Pid: ${s.pid}${s.owned ? '' : ' (not claude-mem\'s)'}`)
+  if (s.prefix) lines.push(`Prefix: ${s.prefix} (claude-mem's queue keys)`)
+  if (s.clients !== undefined) lines.push(`Clients: ${s.clients} other${s.clients ? ' (a stop leaves the store running while they are connected)' : ''}`)
   if (s.container) lines.push(`Container: ${s.container.name} (${s.container.image}, ${s.container.state})`)
   if (s.portMoved) lines.push(`Port moved: ${s.portMoved.from} → ${s.portMoved.to} (${s.portMoved.from} is held by ${s.portMoved.heldBy})`)
   lines.push('Checks:')

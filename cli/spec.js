@@ -13,6 +13,7 @@ const EXIT = {
 }
 
 const EXIT_HELP = {
+  '…': 'run: the status COMMAND exited with (128 + N when signal N ended it)',
   0: 'success (status: running and healthy; doctor: nothing to fix)',
   1: 'failed: an error (its code, message and next step are printed)',
   2: 'usage error: unknown command or option, or a bad value',
@@ -37,7 +38,7 @@ const STORE = [
   { flag: '--host', value: 'HOST', key: 'host', env: 'CLAUDE_MEM_REDIS_HOST', help: 'Host of the managed store (default 127.0.0.1, loopback only)' },
   { flag: '--port', ...num('PORT'), key: 'port', env: 'CLAUDE_MEM_REDIS_PORT', help: 'Port of the managed store (default: allocated once, then saved)' },
   { flag: '--binary', value: 'PATH', key: 'binary', help: 'The valkey-server / redis-server to run' },
-  { flag: '--prefix', value: 'PREFIX', key: 'prefix', env: 'CLAUDE_MEM_QUEUE_REDIS_PREFIX', help: 'BullMQ key prefix for the smoke test (default claude-mem)' },
+  { flag: '--prefix', value: 'PREFIX', key: 'prefix', env: 'CLAUDE_MEM_QUEUE_REDIS_PREFIX', help: 'BullMQ key prefix claude-mem uses (default claude-mem\'s: claude_mem_<worker port>; sanitised as claude-mem does)' },
   { flag: '--ca-file', value: 'FILE', key: 'caFile', env: 'CLAUDE_MEM_REDIS_CA_FILE', help: 'PEM CA file to trust for rediss:// (external mode)' },
   { flag: '--timeout', ...num('MS'), key: 'timeoutMs', help: 'How long to wait for a start, a stop or an answer (default 15000)' },
 ]
@@ -81,13 +82,31 @@ anything. The JSON output never contains the password.`,
     exits: [0, 1, 2, 3, 4],
   },
   down: {
-    summary: 'Stop the managed store (only a server claude-mem started)',
+    summary: 'Stop the managed store (only a server claude-mem started, and nobody else uses)',
     usage: 'down [options]',
     description: `Stops the store only if it is proved to be claude-mem's (SHUTDOWN, then SIGTERM,
-then SIGKILL). Nothing running is not an error. Docker mode: docker stop (the
-container and its volume are kept). External mode stops nothing.`,
-    options: STORE,
+then SIGKILL). A store other clients are connected to (other claude-mem
+processes, their workers) is left running, saying how many, unless --force.
+Nothing running is not an error. Docker mode: docker stop (the container and its
+volume are kept). External mode stops nothing.`,
+    options: [...STORE, { flag: '--force', key: 'force', bool: true, help: 'Stop it even when other clients are connected' }],
     exits: [0, 1, 2],
+  },
+  run: {
+    summary: 'Start the store, run a command with claude-mem\'s queue settings, supervise the store while it runs',
+    usage: 'run [options] -- COMMAND [ARGS...]',
+    description: `Ensures the store as up does, then runs COMMAND with what claude-mem reads in
+its environment: CLAUDE_MEM_QUEUE_ENGINE=bullmq, CLAUDE_MEM_REDIS_MODE, _URL (with
+the password), _HOST, _PORT, CLAUDE_MEM_DATA_DIR, and CLAUDE_MEM_QUEUE_REDIS_PREFIX
+when --prefix is given. While COMMAND runs, a managed store that dies is started
+again (with backoff, on the same port). SIGINT, SIGTERM and SIGHUP are passed to
+COMMAND. When it exits, the store is stopped unless other clients still use it
+(or --keep), and run exits with COMMAND's status (128 + the signal's number if a
+signal ended it). For example:
+  npx claude-mem-store run -- bun ~/.claude/plugins/.../plugin/scripts/server-service.cjs start`,
+    options: [...STORE, { flag: '--keep', key: 'keep', bool: true, help: 'Leave the store running when COMMAND exits' }],
+    positional: { name: 'COMMAND', max: Infinity, afterDashDash: true },
+    exits: [0, 1, 2, '…'],
   },
   probe: {
     summary: 'Check whether a Redis/Valkey URL can serve as BullMQ\'s queue store',
@@ -100,7 +119,7 @@ CLAUDE_MEM_REDIS_URL. The password is never printed.`,
       { flag: '--smoke', key: 'smoke', bool: true, help: 'Also run the BullMQ smoke test' },
       { flag: '--timeout', ...num('MS'), key: 'timeoutMs', help: 'The whole probe\'s deadline (default 5000)' },
       { flag: '--ca-file', value: 'FILE', key: 'caFile', env: 'CLAUDE_MEM_REDIS_CA_FILE', help: 'PEM CA file to trust for rediss://' },
-      { flag: '--prefix', value: 'PREFIX', key: 'prefix', env: 'CLAUDE_MEM_QUEUE_REDIS_PREFIX', help: 'The BullMQ prefix you will use (default claude-mem)' },
+      { flag: '--prefix', value: 'PREFIX', key: 'prefix', env: 'CLAUDE_MEM_QUEUE_REDIS_PREFIX', help: 'The BullMQ prefix you will use (default claude-mem\'s: claude_mem_<worker port>)' },
     ],
     env: ['CLAUDE_MEM_REDIS_URL (when no URL is given)'],
     positional: { name: 'URL', max: 1 },
@@ -146,7 +165,11 @@ with --allow-sudo. Downloads are verified (sha256), unpacked and test-run into
 secret, lock, logs, downloaded binaries and settings keys. The queue's data
 (redis/data) is kept unless --purge-data. If the store cannot be stopped,
 nothing is removed.`,
-    options: [...STORE, { flag: '--purge-data', key: 'purgeData', bool: true, help: 'Also delete the queue\'s data' }],
+    options: [
+      ...STORE,
+      { flag: '--purge-data', key: 'purgeData', bool: true, help: 'Also delete the queue\'s data' },
+      { flag: '--force', key: 'force', bool: true, help: 'Stop the store even when other clients are connected' },
+    ],
     exits: [0, 1, 2],
   },
   help: {

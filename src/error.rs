@@ -38,6 +38,8 @@ pub enum ErrorCode {
     /// The store's data was written by a server (newer, or another fork) that the
     /// server asked to start it cannot read.
     DataIncompatible,
+    /// A stop left our store running because other clients use it (no `force`).
+    StoreInUse,
     Io,
     Internal,
 }
@@ -71,6 +73,7 @@ impl ErrorCode {
         ErrorCode::DownloadFailed,
         ErrorCode::InstallFailed,
         ErrorCode::DataIncompatible,
+        ErrorCode::StoreInUse,
         ErrorCode::Io,
         ErrorCode::Internal,
     ];
@@ -108,6 +111,7 @@ impl ErrorCode {
             ErrorCode::Tls => "E_TLS",
             ErrorCode::SmokeFailed => "E_SMOKE_FAILED",
             ErrorCode::DataIncompatible => "E_DATA_INCOMPATIBLE",
+            ErrorCode::StoreInUse => "E_STORE_IN_USE",
             ErrorCode::Io => "E_IO",
             ErrorCode::Internal => "E_INTERNAL",
         }

@@ -162,6 +162,12 @@ export interface QueueStoreStatus {
    * `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT` with no password.
    */
   addressFrom?: 'url' | 'hostPort'
+  /** The BullMQ key prefix claude-mem's queues use with these settings (its default
+   *  `claude_mem_<worker port>` and its sanitiser applied); the smoke test runs under it. */
+  prefix?: string
+  /** Our own store (managed, docker): clients connected other than this call's own
+   *  connection. A stop leaves a store with other clients running unless forced. */
+  clients?: number
 }
 
 export interface StopResult {
@@ -180,6 +186,9 @@ export interface StopResult {
   message: string
   /** Where a stale or foreign pid file was moved. */
   stalePidFile?: string
+  /** Not stopped because other clients use the store (`code` `E_STORE_IN_USE`):
+   *  how many. `force: true` stops it anyway. */
+  clients?: number
 }
 
 /** Options of `probeRedisUrl`. */
@@ -451,6 +460,8 @@ export type ErrorCode =
   | 'E_UNSUPPORTED' | 'E_TLS' | 'E_SMOKE_FAILED' | 'E_IO' | 'E_INTERNAL'
   /** The store's data was written by a server (newer, or another fork) the chosen one cannot read. */
   | 'E_DATA_INCOMPATIBLE'
+  | 'E_STORE_IN_USE'
+  | 'E_SPAWN_FAILED'
   /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
   | 'E_ADDON_UNAVAILABLE'
 

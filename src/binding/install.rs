@@ -164,9 +164,10 @@ pub fn resolve_queue_store<'a>(
 /// wrote: config, pid file, secret, lock, its `logs/redis-*.log`, downloaded
 /// binaries under `bin/valkey/`, and its keys in settings.json (every other key is
 /// kept). `redis/data` is kept unless `purgeData: true`. Says what it removed and
-/// what it kept. If the store cannot be stopped, nothing is removed.
+/// what it kept. If the store cannot be stopped, nothing is removed; a store that
+/// other clients still use is not stopped (`E_STORE_IN_USE`) unless `force: true`.
 #[napi(
-    ts_args_type = "options?: StoreOptions & { purgeData?: boolean }",
+    ts_args_type = "options?: StoreOptions & { purgeData?: boolean; force?: boolean }",
     ts_return_type = "Promise<UninstallResult>"
 )]
 pub fn uninstall_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
@@ -176,11 +177,16 @@ pub fn uninstall_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Res
         let keys: Vec<&str> = STORE_OPTION_KEYS
             .iter()
             .copied()
-            .chain(["purgeData"])
+            .chain(["purgeData", "force"])
             .collect();
         let reader = OptionReader::new("uninstallQueueStore", options.as_ref(), &keys)?;
         let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
-        uninstall::uninstall(&settings, reader.bool("purgeData")?.unwrap_or(false)).await
+        uninstall::uninstall(
+            &settings,
+            reader.bool("purgeData")?.unwrap_or(false),
+            reader.bool("force")?.unwrap_or(false),
+        )
+        .await
     })
 }
 

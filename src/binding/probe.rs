@@ -9,7 +9,7 @@ use super::runtime::promise;
 use crate::checks::probe::{self, DEFAULT_PROBE_TIMEOUT, ProbeOptions};
 use crate::error::{ErrorCode, StoreError};
 use crate::settings::options::{OptionReader, type_name};
-use crate::settings::{self, DEFAULT_PREFIX, KEY_CA_FILE, KEY_PREFIX, parse_timeout};
+use crate::settings::{self, KEY_CA_FILE, claude_mem, parse_timeout};
 
 const FUNCTION: &str = "probeRedisUrl";
 
@@ -78,11 +78,12 @@ fn probe_options(value: Option<&Value>) -> crate::error::Result<ProbeOptions> {
     };
     let env = settings::process_env();
     let from_env = |key: &str| env.get(key).filter(|v| !v.is_empty()).cloned();
-    let prefix = reader
-        .string("prefix")?
-        .filter(|p| !p.is_empty())
-        .or_else(|| from_env(KEY_PREFIX))
-        .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+    // An explicit prefix is probed as given (BullMQ used directly may hash-tag it);
+    // otherwise the one claude-mem's queues will use.
+    let prefix = match reader.string("prefix")?.filter(|p| !p.is_empty()) {
+        Some(prefix) => prefix,
+        None => claude_mem::env_prefix(&env),
+    };
     let ca_pem = match reader.string("caFile")?.filter(|p| !p.is_empty()) {
         Some(path) => Some(probe::load_ca_file(path.as_ref(), ErrorCode::BadOption)?),
         None => match from_env(KEY_CA_FILE) {

@@ -6,7 +6,7 @@ use super::store_settings;
 use crate::modes;
 use crate::server::binaries;
 use crate::settings::options::OptionReader;
-use crate::settings::{self, Settings, StoreOptions};
+use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -74,19 +74,29 @@ pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result
 /// and that process is never signalled (the result's `code` is `E_NOT_OWNED`).
 /// Nothing running is a result, not an error.
 ///
+/// Several claude-mem processes share one store: when other clients are connected
+/// (the server's own client list, less this call's connection) the store is left
+/// running and the result says so — `stopped: false`, `code: 'E_STORE_IN_USE'`,
+/// `clients` = how many — unless `force: true`.
+///
 /// Docker mode: `docker stop` of our labelled container only; the container and its
 /// volume are kept. Docker missing or down: nothing can run, and the result's
 /// `code` is `E_DOCKER_UNAVAILABLE`.
 /// Nothing running is a result, not an error. External mode stops nothing (the
 /// server is not claude-mem's) and says so, with `code` `E_NOT_OWNED`.
 #[napi(
-    ts_args_type = "options?: StoreOptions",
+    ts_args_type = "options?: StoreOptions & { force?: boolean }",
     ts_return_type = "Promise<StopResult>"
 )]
 pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        let settings = store_settings("stopQueueStore", options, extra)?;
-        modes::stop(&settings).await
+        const FUNCTION: &str = "stopQueueStore";
+        extra.nothing(FUNCTION, "one argument (options)")?;
+        let options = options.options(FUNCTION)?;
+        let keys: Vec<&str> = STORE_OPTION_KEYS.iter().copied().chain(["force"]).collect();
+        let reader = OptionReader::new(FUNCTION, options.as_ref(), &keys)?;
+        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
+        modes::stop(&settings, reader.bool("force")?.unwrap_or(false)).await
     })
 }
 

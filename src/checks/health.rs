@@ -21,6 +21,9 @@ pub struct Health {
     pub policy: Option<String>,
     /// `INFO cluster` says `cluster_enabled:1`.
     pub cluster: bool,
+    /// Our own store's checks only: the clients connected besides the asking one
+    /// (`checks::clients`); `None` where not asked or refused.
+    pub other_clients: Option<u32>,
 }
 
 impl Health {
@@ -120,6 +123,7 @@ pub fn evaluate(replies: &[redis::Value]) -> Health {
         persistence,
         policy,
         cluster: fields.get("cluster_enabled").map(String::as_str) == Some("1"),
+        other_clients: None,
     }
 }
 

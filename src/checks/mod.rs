@@ -7,6 +7,7 @@
 //! here starts, stops or configures a server.
 
 pub mod client;
+pub mod clients;
 pub mod health;
 pub mod probe;
 pub mod redis_url;

@@ -32,7 +32,13 @@ pub struct UninstallResult {
     pub notices: Vec<String>,
 }
 
-pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<UninstallResult> {
+/// `force` stops a store that other clients still use (as `stopQueueStore`'s);
+/// without it such a store stops the uninstall with `E_STORE_IN_USE`, nothing removed.
+pub async fn uninstall(
+    settings: &Settings,
+    purge_data: bool,
+    force: bool,
+) -> Result<UninstallResult> {
     let paths = StorePaths::new(&settings.data_dir);
     let mut notices = Vec::new();
     let docker_removed = remove_docker_container(settings, purge_data).await?;
@@ -51,9 +57,15 @@ pub async fn uninstall(settings: &Settings, purge_data: bool) -> Result<Uninstal
     };
     // Any error stops the uninstall here, with nothing removed.
     let stop = match held {
-        Some(_) => managed::stop_locked(settings, &paths).await?,
-        None => managed::stop(settings).await?,
+        Some(_) => managed::stop_locked(settings, &paths, force).await?,
+        None => managed::stop(settings, force).await?,
     };
+    if stop.code == Some(ErrorCode::StoreInUse.as_str()) {
+        return Err(StoreError::new(
+            ErrorCode::StoreInUse,
+            format!("{} Nothing was removed.", stop.message),
+        ));
+    }
     if stop.code == Some(ErrorCode::NotOwned.as_str()) {
         notices.push(format!("{} (that process was not touched)", stop.message));
     }

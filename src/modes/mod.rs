@@ -3,6 +3,9 @@
 //! probed), and `docker` (a pinned Valkey image with a named volume). Each has
 //! ensure, status and stop returning the shapes in [`status`].
 //!
+//! Docker mode with a URL is the server at that URL (claude-mem's compose stack),
+//! handled as external.
+//!
 //! Uses everything below it (settings, server, checks). `docker` borrows the
 //! managed store's port choice, loopback endpoint and checks; `managed` never uses
 //! `docker`, and `external` uses neither.
@@ -16,29 +19,42 @@ use crate::error::Result;
 use crate::settings::{Mode, Settings};
 use status::{QueueStoreStatus, StopResult};
 
+/// Which store the settings name. Docker mode with a URL of its own is claude-mem's
+/// compose stack (`CLAUDE_MEM_REDIS_URL=redis://valkey:6379`): that server, probed
+/// like an external one; our own container only when no URL is set.
+fn store_of(settings: &Settings) -> Mode {
+    match settings.mode {
+        Mode::Docker if settings.url.is_some() => Mode::External,
+        mode => mode,
+    }
+}
+
 /// `ensureQueueStoreStarted` in the configured mode.
 pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
-    match settings.mode {
+    let status = match store_of(settings) {
         Mode::Managed => managed::ensure(settings).await,
         Mode::Docker => docker::ensure(settings).await,
         Mode::External => external::ensure(settings).await,
-    }
+    }?;
+    Ok(status.with_settings(settings))
 }
 
 /// `queueStoreStatus` in the configured mode.
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
-    match settings.mode {
+    let status = match store_of(settings) {
         Mode::Managed => managed::status(settings).await,
         Mode::Docker => docker::status(settings).await,
         Mode::External => external::status(settings).await,
-    }
+    }?;
+    Ok(status.with_settings(settings))
 }
 
-/// `stopQueueStore` in the configured mode.
-pub async fn stop(settings: &Settings) -> Result<StopResult> {
-    match settings.mode {
-        Mode::Managed => managed::stop(settings).await,
-        Mode::Docker => docker::stop(settings).await,
+/// `stopQueueStore` in the configured mode: a store that other clients use is
+/// stopped only when `force` is set.
+pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
+    match store_of(settings) {
+        Mode::Managed => managed::stop(settings, force).await,
+        Mode::Docker => docker::stop(settings, force).await,
         Mode::External => Ok(external::stop(settings)),
     }
 }

@@ -96,6 +96,15 @@ pub struct QueueStoreStatus {
     /// with no password).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_from: Option<&'static str>,
+    /// The BullMQ key prefix claude-mem's queues use with these settings (its
+    /// default and sanitiser applied); the smoke test runs under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Our own store (managed, docker): how many clients other than this call's own
+    /// connection are connected (claude-mem processes, workers, other tools). A
+    /// stop leaves a store with other clients running unless forced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
 }
 
 /// The Docker-mode store's container.
@@ -133,7 +142,19 @@ impl QueueStoreStatus {
             notices: Vec::new(),
             container: None,
             address_from: None,
+            prefix: None,
+            clients: None,
         }
+    }
+
+    /// What every mode's status carries from the settings: the queue prefix and
+    /// the notices about how claude-mem will read them (first: they explain the rest).
+    pub fn with_settings(mut self, settings: &crate::settings::Settings) -> QueueStoreStatus {
+        self.prefix = Some(settings.prefix.clone());
+        let mut notices = settings.notices.clone();
+        notices.append(&mut self.notices);
+        self.notices = notices;
+        self
     }
 
     /// What an ensure adds to a running store's status: whether this call started
@@ -177,6 +198,10 @@ pub struct StopResult {
     /// Where a stale or foreign pid file was moved to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_pid_file: Option<String>,
+    /// Not stopped because other clients use the store (`code` `E_STORE_IN_USE`):
+    /// how many. `force: true` stops it anyway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u32>,
 }
 
 impl StopResult {
@@ -190,6 +215,23 @@ impl StopResult {
             code: None,
             message,
             stale_pid_file: None,
+            clients: None,
+        }
+    }
+
+    /// A running store left running because `clients` other clients use it.
+    pub fn in_use(pid: Option<u32>, clients: u32, what: &str) -> StopResult {
+        StopResult {
+            was_running: true,
+            pid,
+            code: Some(crate::error::ErrorCode::StoreInUse.as_str()),
+            clients: Some(clients),
+            ..StopResult::nothing(format!(
+                "{what} was not stopped: {clients} other client{} connected to it (claude-mem processes \
+                 or workers using the queue). Stop them first, or stop it anyway with force: true \
+                 (`npx claude-mem-store down --force`).",
+                if clients == 1 { " is" } else { "s are" }
+            ))
         }
     }
 }

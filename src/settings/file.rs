@@ -101,9 +101,14 @@ impl SettingsFile {
     /// A setting as text. Numbers are accepted (a port written as `23456`); any
     /// other JSON type for one of our keys is `E_BAD_SETTINGS`.
     pub fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.get_as_written(key)?.filter(|v| !v.is_empty()))
+    }
+
+    /// Like [`get`](Self::get), but a key written as `""` is `Some("")`: claude-mem's
+    /// reader takes a key that is there, even empty, over its default.
+    pub fn get_as_written(&self, key: &str) -> Result<Option<String>> {
         match self.values().get(key) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
             Some(_) => Err(StoreError::new(

@@ -16,7 +16,6 @@ pub const KEY_PREFIX: &str = "CLAUDE_MEM_QUEUE_REDIS_PREFIX";
 pub const KEY_CA_FILE: &str = "CLAUDE_MEM_REDIS_CA_FILE";
 
 pub const DEFAULT_HOST: &str = "127.0.0.1";
-pub const DEFAULT_PREFIX: &str = "claude-mem";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longer than anyone should wait, short enough that a typo (ms vs s) is caught.
 pub const MAX_TIMEOUT_MS: u64 = 10 * 60 * 1000;

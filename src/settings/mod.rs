@@ -6,6 +6,7 @@
 //! object), [`file`] (claude-mem's settings.json), [`paths`] (the data dir's layout),
 //! [`secret`] (the generated password). Uses only the base modules.
 
+pub mod claude_mem;
 pub mod file;
 pub mod keys;
 pub mod options;
@@ -94,6 +95,10 @@ pub struct Settings {
     pub ca_file: Option<PathBuf>,
     /// The settings file as read, kept so that a later update keeps its other keys.
     pub file: SettingsFile,
+    /// Where claude-mem will read these settings differently from the addon (an
+    /// exported empty variable it cannot follow, a prefix its sanitiser changes):
+    /// every status and ensure passes them on.
+    pub notices: Vec<String>,
 }
 
 /// The process environment, reduced to what we read. A map so tests can supply one.
@@ -109,18 +114,51 @@ pub fn process_env() -> Env {
 impl Settings {
     pub fn resolve(options: &StoreOptions, env: &Env) -> Result<Settings> {
         let (data_dir, file) = resolve_data_dir_and_file(options.data_dir.as_deref(), env)?;
-        let pick = |option: &Option<String>, key: &str| -> Result<Option<(String, Source)>> {
-            if let Some(v) = option.as_ref().filter(|v| !v.is_empty()) {
-                return Ok(Some((v.clone(), Source::Option)));
-            }
-            if let Some(v) = env.get(key).filter(|v| !v.is_empty()) {
+        // claude-mem's reader: an exported variable, even empty, else the file's key,
+        // even "" (see `claude_mem`). Ours wins only when it is a non-empty option.
+        let found = |key: &str| -> Result<Option<(String, Source)>> {
+            if let Some(v) = env.get(key) {
                 return Ok(Some((v.clone(), Source::Environment)));
             }
-            Ok(file.get(key)?.map(|v| (v, Source::SettingsFile)))
+            Ok(file.get_as_written(key)?.map(|v| (v, Source::SettingsFile)))
+        };
+        let pick = |option: &Option<String>, key: &str| -> Result<Option<(String, Source)>> {
+            match option.as_ref().filter(|v| !v.is_empty()) {
+                Some(v) => Ok(Some((v.clone(), Source::Option))),
+                None => found(key),
+            }
+        };
+        // Mode and port: claude-mem refuses an empty one, which the addon cannot
+        // follow; it says so and reads on as if the variable were not exported.
+        let mut notices = Vec::new();
+        let mut pick_or_tell = |option: &Option<String>,
+                                key: &str|
+         -> Result<Option<(String, Source)>> {
+            match pick(option, key)? {
+                Some((v, source)) if claude_mem::is_blank(&v) => {
+                    notices.push(format!(
+                        "{} is empty: claude-mem refuses to start its BullMQ queue with it (\"Invalid {key}=\"); \
+                         {}. The addon reads it as not set.",
+                        describe_source(key, source, file.path()),
+                        if source == Source::Environment {
+                            format!("unset it (`unset {key}`)")
+                        } else {
+                            "remove the key or give it a value".to_string()
+                        }
+                    ));
+                    match source {
+                        Source::Environment => {
+                            Ok(file.get(key)?.map(|v| (v, Source::SettingsFile)))
+                        }
+                        _ => Ok(None),
+                    }
+                }
+                picked => Ok(picked),
+            }
         };
         let describe = |key: &str, source: Source| describe_source(key, source, file.path());
 
-        let mode = match pick(&options.mode, KEY_MODE)? {
+        let mode = match pick_or_tell(&options.mode, KEY_MODE)? {
             None => Mode::Managed,
             Some((v, source)) => parse_mode(&v).ok_or_else(|| {
                 bad_setting(format!(
@@ -130,7 +168,25 @@ impl Settings {
                 ))
             })?,
         };
-        let mut url = pick(&options.url, KEY_URL)?.map(|(v, _)| v);
+        let port_picked = pick_or_tell(&options.port, KEY_PORT)?;
+        // An empty URL is no URL to claude-mem: it connects to HOST:PORT without a
+        // password, even when settings.json has a URL (an exported "" hides it).
+        let url_picked = pick(&options.url, KEY_URL)?;
+        if let Some((v, Source::Environment)) = &url_picked
+            && claude_mem::is_blank(v)
+            && mode != Mode::External
+        {
+            notices.push(format!(
+                "{KEY_URL} is exported but empty: claude-mem takes that as set, so it connects to \
+                 {KEY_HOST}:{KEY_PORT} without a password, and the {} store refuses it (NOAUTH). \
+                 Unset it (`unset {KEY_URL}`), or start claude-mem with `npx claude-mem-store run -- <command>`, \
+                 which sets it.",
+                mode.as_str()
+            ));
+        }
+        let mut url = url_picked
+            .map(|(v, _)| v.trim().to_string())
+            .filter(|v| !v.is_empty());
         let own_url = url
             .as_deref()
             .is_some_and(|u| names_own_store(u, &data_dir));
@@ -138,8 +194,8 @@ impl Settings {
             url = None;
         }
         let host = match pick(&options.host, KEY_HOST)? {
-            None => (DEFAULT_HOST.to_string(), Source::Default),
-            Some((v, source)) => (v, source),
+            Some((v, source)) if !claude_mem::is_blank(&v) => (v.trim().to_string(), source),
+            _ => (DEFAULT_HOST.to_string(), Source::Default),
         };
         if mode != Mode::External && !is_loopback_host(&host.0) {
             return Err(bad_setting(format!(
@@ -151,7 +207,7 @@ impl Settings {
             )));
         }
         let mut seeded_port_ignored = false;
-        let port = match pick(&options.port, KEY_PORT)? {
+        let port = match port_picked {
             None => None,
             // The default claude-mem wrote, not a private port anyone chose.
             Some((v, Source::SettingsFile))
@@ -182,9 +238,22 @@ impl Settings {
                 source,
             }),
         };
-        let prefix = pick(&options.prefix, KEY_PREFIX)?
-            .map(|(v, _)| v)
-            .unwrap_or_else(|| DEFAULT_PREFIX.to_string());
+        // The prefix claude-mem's queues will really use, sanitised as it does.
+        let prefix = match pick(&options.prefix, KEY_PREFIX)? {
+            None => claude_mem::default_prefix(env),
+            Some((raw, source)) => {
+                let prefix = claude_mem::sanitize_prefix(&raw);
+                if !claude_mem::is_blank(&raw) && prefix != raw {
+                    notices.push(format!(
+                        "{} is '{}'; claude-mem turns every character other than letters, digits, _ and - \
+                         into _, so its queues use the prefix '{prefix}', and so does this store's smoke test",
+                        describe(KEY_PREFIX, source),
+                        short(&raw)
+                    ));
+                }
+                prefix
+            }
+        };
         let binary = match options.binary.as_deref().filter(|b| !b.is_empty()) {
             None => None,
             Some(b) => Some(expand_home(b, env).ok_or_else(|| {
@@ -195,7 +264,9 @@ impl Settings {
             })?),
         };
         let ca_file = match pick(&options.ca_file, KEY_CA_FILE)? {
+            // Not claude-mem's key: empty is not set.
             None => None,
+            Some((v, _)) if v.is_empty() => None,
             Some((v, source)) => Some(expand_home(&v, env).ok_or_else(|| {
                 bad_setting(format!(
                     "{} is '{}'; it must be an absolute path to a PEM file of CA certificates.",
@@ -229,6 +300,7 @@ impl Settings {
             timeout,
             ca_file,
             file,
+            notices,
         })
     }
 }

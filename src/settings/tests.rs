@@ -28,7 +28,8 @@ fn defaults() {
     assert_eq!(s.mode, Mode::Managed);
     assert_eq!(s.host, "127.0.0.1");
     assert_eq!(s.port, None);
-    assert_eq!(s.prefix, "claude-mem");
+    // claude-mem's own default: claude_mem_<37700 + uid % 100>.
+    assert!(s.prefix.starts_with("claude_mem_377"), "{}", s.prefix);
     assert_eq!(s.timeout, DEFAULT_TIMEOUT);
     fs::remove_dir_all(d).unwrap();
 }
@@ -347,4 +348,54 @@ fn timeouts() {
     for bad in ["0", "-1", "1.5", "abc", "600001"] {
         assert_eq!(parse_timeout(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn exported_empty_variables_mean_what_they_mean_to_claude_mem() {
+    let d = tmpdir("empty-vars");
+    fs::write(
+        d.join("settings.json"),
+        r#"{"CLAUDE_MEM_REDIS_URL":"redis://:pw@127.0.0.1:20001","CLAUDE_MEM_REDIS_HOST":"localhost","CLAUDE_MEM_REDIS_PORT":"20001"}"#,
+    )
+    .unwrap();
+    // An exported "" URL hides the file's: claude-mem connects to HOST:PORT.
+    let env = env_with(&d, &[(KEY_URL, ""), (KEY_HOST, ""), (KEY_PREFIX, " ")]);
+    let s = Settings::resolve(&StoreOptions::default(), &env).unwrap();
+    assert_eq!(s.url, None);
+    assert_eq!(
+        s.host, "127.0.0.1",
+        "an empty host is 127.0.0.1 to claude-mem"
+    );
+    assert_eq!(s.prefix, "claude_mem", "an empty prefix is claude_mem");
+    assert!(
+        s.notices
+            .iter()
+            .any(|n| n.contains(KEY_URL) && n.contains("NOAUTH")),
+        "{:?}",
+        s.notices
+    );
+    // Mode and port: claude-mem refuses them; the addon says so and reads on.
+    let env = env_with(&d, &[(KEY_PORT, ""), (KEY_MODE, "")]);
+    let s = Settings::resolve(&StoreOptions::default(), &env).unwrap();
+    assert_eq!(s.port.unwrap().port, 20001);
+    assert_eq!(s.mode, Mode::Managed);
+    for key in [KEY_PORT, KEY_MODE] {
+        assert!(
+            s.notices
+                .iter()
+                .any(|n| n.contains(key) && n.contains("refuses")),
+            "{key}: {:?}",
+            s.notices
+        );
+    }
+    // A prefix claude-mem's sanitiser changes is told.
+    let env = env_with(&d, &[(KEY_PREFIX, "{q}")]);
+    let s = Settings::resolve(&StoreOptions::default(), &env).unwrap();
+    assert_eq!(s.prefix, "_q_");
+    assert!(
+        s.notices.iter().any(|n| n.contains("'_q_'")),
+        "{:?}",
+        s.notices
+    );
+    fs::remove_dir_all(d).unwrap();
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::checks::client::{Client, ClientResult, Endpoint};
+use crate::checks::clients;
 use crate::checks::health::{self, Health, printable};
 use crate::checks::redis_url;
 use crate::checks::report::{Check, ConnectionOptions};
@@ -273,6 +274,7 @@ pub async fn own_store_checks(
     let plan = smoke::Plan::new(prefix);
     let mut pipe = redis::pipe();
     health::add_commands(&mut pipe);
+    clients::add_commands(&mut pipe);
     plan.add_to(&mut pipe);
     let replies = match client.pipeline(&pipe).await {
         Ok(replies) => replies,
@@ -282,8 +284,10 @@ pub async fn own_store_checks(
             return Err(e);
         }
     };
-    let (health_replies, smoke_replies) = replies.split_at(health::COMMANDS.min(replies.len()));
+    let (health_replies, rest) = replies.split_at(health::COMMANDS.min(replies.len()));
+    let (client_replies, smoke_replies) = rest.split_at(clients::COMMANDS.min(rest.len()));
     let mut health = health::evaluate(health_replies);
+    health.other_clients = clients::evaluate(client_replies);
     if health.cluster {
         return server_checks(client, target, prefix, true, deadline).await;
     }
@@ -316,19 +320,22 @@ fn cluster_check(cluster: bool, prefix: &str) -> Check {
         return Check::pass(
             "cluster",
             format!(
-                "a Redis Cluster; the prefix '{shown}' is hash-tagged, so each queue's keys share one slot"
+                "a Redis Cluster; the prefix '{shown}' is hash-tagged, so each queue's keys share one slot \
+                 (for BullMQ used directly: claude-mem turns braces in its prefix into _, so this prefix is \
+                 not one claude-mem can use)"
             ),
         );
     }
-    let tagged = format!("{{{}}}", shown.replace(['{', '}'], ""));
     Check::fail(
         "cluster",
         ErrorCode::ClusterPrefix,
         format!(
             "this is a Redis Cluster and the prefix '{shown}' is not hash-tagged, so a queue's keys would \
-             spread over slots and BullMQ's scripts fail with CROSSSLOT. Set \
-             CLAUDE_MEM_QUEUE_REDIS_PREFIX={tagged} and give BullMQ the same prefix: \
-             new Queue(name, {{ prefix: '{tagged}', connection }})."
+             spread over slots and BullMQ's scripts fail with CROSSSLOT. claude-mem cannot hash-tag its \
+             prefix (it turns every character other than letters, digits, _ and - in \
+             CLAUDE_MEM_QUEUE_REDIS_PREFIX into _, braces included), so its queues need a server that is \
+             not a cluster: the managed store (CLAUDE_MEM_REDIS_MODE=managed), a standalone Redis or \
+             Valkey (a primary with replicas is fine), or a cloud service with cluster mode off."
         ),
     )
 }

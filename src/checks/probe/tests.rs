@@ -16,13 +16,21 @@ fn hash_tags_follow_redis_rules() {
 fn cluster_check_names_the_fix() {
     assert!(cluster_check(false, "claude-mem").ok);
     assert!(cluster_check(true, "{claude-mem}").ok);
-    let c = cluster_check(true, "claude-mem");
+    let c = cluster_check(true, "claude_mem_37700");
     assert_eq!(c.code, Some("E_CLUSTER_PREFIX"));
+    // True for claude-mem: its sanitiser removes braces, so the fix is a server
+    // that is not a cluster, never a hash-tagged prefix.
+    assert!(c.detail.contains("braces included"), "{}", c.detail);
     assert!(
-        c.detail
-            .contains("CLAUDE_MEM_QUEUE_REDIS_PREFIX={claude-mem}"),
+        c.detail.contains("CLAUDE_MEM_REDIS_MODE=managed"),
         "{}",
         c.detail
+    );
+    assert!(!c.detail.contains("PREFIX={"), "{}", c.detail);
+    assert!(
+        cluster_check(true, "{q}")
+            .detail
+            .contains("not one claude-mem can use")
     );
 }
 

@@ -253,7 +253,7 @@ fn docker_check(e: StoreError) -> Check {
 /// Stops our labelled container with `docker stop` (SIGTERM: Valkey flushes the AOF
 /// and exits; SIGKILL after the timeout). The container and its volume are kept, so
 /// the next ensure starts it again with its data. Nothing running is a result.
-pub async fn stop(settings: &Settings) -> Result<StopResult> {
+pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
     let paths = StorePaths::new(&settings.data_dir);
     let names = Names::for_data_dir(&settings.data_dir)?;
     let nothing = StopResult::nothing;
@@ -293,6 +293,19 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
             names.container, container.state, names.volume
         )));
     }
+    if !force
+        && let Some(secret) = secret::load(&paths.secret_file)?
+        && let Some(port) = container.port()
+        && let Some(others) =
+            crate::modes::managed::other_clients(port, &secret, settings.timeout).await
+        && others > 0
+    {
+        return Ok(StopResult::in_use(
+            None,
+            others,
+            &format!("container {}", names.container),
+        ));
+    }
     let cmd = commands::stop(&container.id, settings.timeout);
     if let Err(f) = docker
         .run(&cmd, settings.timeout + Duration::from_secs(10))
@@ -323,6 +336,7 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
             names.container, container.port, names.volume
         ),
         stale_pid_file: None,
+        clients: None,
     })
 }
 
@@ -430,6 +444,7 @@ fn running_status(
         }),
         persistence: health.persistence,
         policy: health.policy,
+        clients: health.other_clients,
         checks,
         ..stopped_status(settings, paths, names, Some(container))
     }

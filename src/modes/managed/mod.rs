@@ -3,7 +3,7 @@
 //! sidecar rules").
 
 mod adopt;
-mod connections;
+pub(crate) mod connections;
 pub mod ownership;
 pub mod start;
 mod status;
@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use crate::blocking::off_worker;
 use crate::checks::client::{Client, ClientError};
+use crate::checks::clients;
 use crate::checks::health;
 use crate::checks::probe;
 use crate::checks::server_info::ServerInfo;
@@ -243,6 +244,24 @@ pub(crate) async fn connect_and_check(
     let health = checks(&mut client, port, secret, &settings).await?;
     connections::keep(port, secret, &client);
     Ok((client, health))
+}
+
+/// How many clients other than ours use our store on `port` (see `checks::clients`);
+/// `None` when it cannot be asked (then nobody can be shown to use it).
+pub(crate) async fn other_clients(port: u16, secret: &str, timeout: Duration) -> Option<u32> {
+    if let Some(mut client) = connections::take(port, secret) {
+        client.set_timeout(timeout);
+        if let Ok(others) = clients::count_others(&mut client, &[]).await {
+            connections::keep(port, secret, &client);
+            return others;
+        }
+    }
+    let mut client = Client::connect(&loopback(port, secret), timeout)
+        .await
+        .ok()?;
+    let others = clients::count_others(&mut client, &[]).await.ok().flatten();
+    connections::keep(port, secret, &client);
+    others
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {

@@ -127,13 +127,14 @@ pub(super) fn running_status(
 ) -> QueueStoreStatus {
     let endpoint = loopback(record.port, secret);
     let (url, redacted) = endpoint_urls(&endpoint);
-    let (checks, persistence, policy) = match health {
-        Some(h) => (h.checks, h.persistence, h.policy),
-        None => (Vec::new(), None, None),
+    let (checks, persistence, policy, clients) = match health {
+        Some(h) => (h.checks, h.persistence, h.policy, h.other_clients),
+        None => (Vec::new(), None, None, None),
     };
     QueueStoreStatus {
         running: true,
         owned: true,
+        clients,
         pid: Some(record.pid),
         url: Some(url),
         redacted_url: Some(redacted),

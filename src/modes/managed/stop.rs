@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::checks::client::Client;
+use crate::checks::clients;
 use crate::server::process::{self, Signal};
 
 use super::ownership::{Verdict, find_orphan, verify};
@@ -18,9 +19,9 @@ use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
 use crate::settings::secret;
 
-use super::{ORPHAN_PROBE, lock_wait};
+use super::{ORPHAN_PROBE, connections, lock_wait};
 
-pub async fn stop(settings: &Settings) -> Result<StopResult> {
+pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
     process::reap_exited_children();
     let paths = StorePaths::new(&settings.data_dir);
     let nothing = StopResult::nothing;
@@ -39,12 +40,19 @@ pub async fn stop(settings: &Settings) -> Result<StopResult> {
         }
         lock => lock?,
     };
-    stop_locked(settings, &paths).await
+    stop_locked(settings, &paths, force).await
 }
 
 /// [`stop`] for a caller that already holds the store lock (uninstall, which must
 /// not let an ensure start a server between stopping and removing its files).
-pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<StopResult> {
+///
+/// Unless `force`, a store that other clients are connected to (claude-mem's other
+/// processes, their BullMQ workers) is left running: the result says how many.
+pub async fn stop_locked(
+    settings: &Settings,
+    paths: &StorePaths,
+    force: bool,
+) -> Result<StopResult> {
     let nothing = StopResult::nothing;
     let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
@@ -69,6 +77,10 @@ pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<Stop
             let Some((pid, mut client, _)) = orphan else {
                 return Ok(nothing("the managed store is not running".into()));
             };
+            let port = settings.port.map_or(0, |p| p.port);
+            if let Some(in_use) = in_use_by_others(&mut client, pid, port, &secret, force).await {
+                return Ok(in_use);
+            }
             let method = stop_process(pid, Some(&mut client), settings.timeout).await?;
             return Ok(StopResult {
                 stopped: true,
@@ -78,6 +90,7 @@ pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<Stop
                 code: None,
                 message: format!("stopped the store (pid {pid}), which had no pid file"),
                 stale_pid_file: None,
+                clients: None,
             });
         }
     };
@@ -112,6 +125,11 @@ pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<Stop
             });
         }
     };
+    if let Some(client) = client.as_deref_mut()
+        && let Some(in_use) = in_use_by_others(client, pid, record.port, &secret, force).await
+    {
+        return Ok(in_use);
+    }
     let method = stop_process(pid, client.as_deref_mut(), settings.timeout).await?;
     pidfile::remove(&paths.pid_file)?;
     Ok(StopResult {
@@ -122,7 +140,44 @@ pub async fn stop_locked(settings: &Settings, paths: &StorePaths) -> Result<Stop
         code: None,
         message: format!("stopped the store (pid {pid}) on port {}", record.port),
         stale_pid_file: None,
+        clients: None,
     })
+}
+
+/// The result that leaves the store (pid `pid`) on `port` running because other
+/// clients use it; `None` when it may be stopped (forced, nobody else, or nobody
+/// can tell: a store that does not answer its own client list is stopped as
+/// before). This process's kept connection (`connections`) is ours, not a user.
+async fn in_use_by_others(
+    client: &mut Client,
+    pid: u32,
+    port: u16,
+    secret: &str,
+    force: bool,
+) -> Option<StopResult> {
+    if force {
+        return None;
+    }
+    let mut ours = Vec::new();
+    let kept = connections::take(port, secret);
+    if let Some(mut kept) = kept.clone()
+        && let Ok(id) = clients::own_id(&mut kept).await
+    {
+        ours.push(id);
+    }
+    match clients::count_others(client, &ours).await {
+        Ok(Some(others)) if others > 0 => {
+            if let Some(kept) = &kept {
+                connections::keep(port, secret, kept);
+            }
+            Some(StopResult::in_use(
+                Some(pid),
+                others,
+                &format!("the store (pid {pid})"),
+            ))
+        }
+        _ => None,
+    }
 }
 
 pub async fn stop_process(

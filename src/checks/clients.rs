@@ -1,0 +1,86 @@
+//! Who else uses our store: the server's own client list (`CLIENT LIST`), less the
+//! connection asking (`CLIENT ID`). It is the truth a crash cannot leave behind —
+//! a process that dies takes its connections with it — unlike a file of users.
+//! Every other connection counts: claude-mem's BullMQ queues and workers, and
+//! another claude-mem process's kept connection to the addon (it uses the store).
+
+use crate::checks::client::{Client, ClientResult, value_text};
+
+/// How many replies [`add_commands`] produces.
+pub const COMMANDS: usize = 2;
+
+/// Appends `CLIENT ID` and `CLIENT LIST`, so they can share a pipeline (a round trip).
+pub fn add_commands(pipe: &mut redis::Pipeline) {
+    pipe.cmd("CLIENT").arg("ID").cmd("CLIENT").arg("LIST");
+}
+
+/// The number of connected clients other than the one that sent the commands;
+/// `None` when the server refused either (e.g. a user without `CLIENT LIST`).
+pub fn evaluate(replies: &[redis::Value]) -> Option<u32> {
+    let own_id = match replies.first()? {
+        redis::Value::Int(id) => id.to_string(),
+        other => value_text(other).ok()?,
+    };
+    let list = value_text(replies.get(1)?).ok()?;
+    Some(others_in_list(&list, &own_id))
+}
+
+/// Asks the server now, on `client`'s connection; `also_ours` are the ids of other
+/// connections this process holds (they are not other users either).
+pub async fn count_others(client: &mut Client, also_ours: &[i64]) -> ClientResult<Option<u32>> {
+    let mut pipe = redis::pipe();
+    add_commands(&mut pipe);
+    let replies = client.pipeline(&pipe).await?;
+    Ok(evaluate(&replies).map(|n| {
+        let list = replies
+            .get(1)
+            .and_then(|v| value_text(v).ok())
+            .unwrap_or_default();
+        let listed_ours = also_ours
+            .iter()
+            .filter(|id| ids_in_list(&list).any(|listed| listed == id.to_string()))
+            .count() as u32;
+        n.saturating_sub(listed_ours)
+    }))
+}
+
+/// The id of `client`'s own connection.
+pub async fn own_id(client: &mut Client) -> ClientResult<i64> {
+    client.query(redis::cmd("CLIENT").arg("ID")).await
+}
+
+fn ids_in_list(list: &str) -> impl Iterator<Item = &str> {
+    list.lines()
+        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")))
+}
+
+/// `CLIENT LIST` has one line per connection, `id=7 addr=… name=… …`.
+fn others_in_list(list: &str, own_id: &str) -> u32 {
+    ids_in_list(list).filter(|id| *id != own_id).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_every_connection_but_the_asking_one() {
+        let list = "id=3 addr=127.0.0.1:5000 laddr=127.0.0.1:2 fd=8 name= age=1 cmd=client|list\n\
+                    id=4 addr=127.0.0.1:5001 fd=9 name=bull:cXVldWU= age=9 cmd=bzpopmin\n\
+                    id=5 addr=[::1]:5002 fd=10 name= age=9 cmd=xread\n";
+        let replies = [redis::Value::Int(3), redis::Value::BulkString(list.into())];
+        assert_eq!(evaluate(&replies), Some(2));
+        let alone = [
+            redis::Value::Int(3),
+            redis::Value::BulkString(list.lines().next().unwrap().into()),
+        ];
+        assert_eq!(evaluate(&alone), Some(0));
+    }
+
+    #[test]
+    fn an_unanswered_list_is_unknown_not_zero() {
+        assert_eq!(evaluate(&[redis::Value::Int(3), redis::Value::Nil]), None);
+        assert_eq!(evaluate(&[redis::Value::Int(3)]), None);
+        assert_eq!(evaluate(&[]), None);
+    }
+}
