@@ -109,7 +109,14 @@ test('seeded by claude-mem: resolve decides managed, ensure saves what claude-me
   assert.equal(st.owned, true)
   assert.equal(fileMode(file), 0o600)
 
-  // Uninstall takes its own keys back (the URL too: it is ours) and keeps claude-mem's.
+  // claude-mem's client is still connected: uninstall leaves the store alone…
+  assert.equal(st.clients, 1, 'the test\'s redis client')
+  await rejectsWithCode(assert, addon.uninstallQueueStore({ dataDir }), 'E_STORE_IN_USE')
+  assert.equal(readJson(file).CLAUDE_MEM_REDIS_URL, s.url, 'nothing was removed')
+  redis.disconnect()
+  // The server drops the connection a moment later: wait until its client list says so.
+  for (let i = 0; (await addon.queueStoreStatus({ dataDir })).clients !== 0; i++) assert.ok(i < 1000, 'the client never left')
+  // …and once it has gone, takes its own keys back (the URL too: it is ours) and keeps claude-mem's.
   const u = await addon.uninstallQueueStore({ dataDir })
   assert.ok(u.settingsKeysRemoved.includes('CLAUDE_MEM_REDIS_URL'))
   const left = readJson(file)

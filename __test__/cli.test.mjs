@@ -81,7 +81,9 @@ test('every option a command\'s help lists is accepted by its parser, and nothin
   const { parse } = require('../cli/args.js')
   for (const [name, spec] of Object.entries(COMMANDS)) {
     for (const o of spec.options) {
-      const argv = [name, o.flag, ...(o.bool ? [] : [o.number ? '5' : 'x'])]
+      // run's command comes after `--`.
+      const command = spec.positional?.afterDashDash ? ['--', 'true'] : []
+      const argv = [name, o.flag, ...(o.bool ? [] : [o.number ? '5' : 'x']), ...command]
       assert.doesNotThrow(() => parse(argv), `${argv.join(' ')}`)
     }
     assert.throws(() => parse([name, '--no-such-option']), (e) => e.usage, name)

@@ -81,8 +81,17 @@ for (const { id, flavor, bin } of SERVERS) {
       assert.equal(st.pid, s.pid)
       assert.equal(st.server.flavor, flavor)
 
+      // A store another client uses is left running (the server's own client list).
+      assert.equal(st.clients, 1, 'the test\'s own ioredis client')
+      const busy = await addon.stopQueueStore({ dataDir })
+      assert.equal(busy.stopped, false)
+      assert.equal(busy.code, 'E_STORE_IN_USE')
+      assert.equal(busy.clients, 1)
+      assert.equal(isAlive(s.pid), true)
+      await c.quit()
+
       const stop = await addon.stopQueueStore({ dataDir })
-      assert.equal(stop.stopped, true)
+      assert.equal(stop.stopped, true, stop.message)
       assert.equal(stop.wasRunning, true)
       assert.equal(stop.pid, s.pid)
       assert.equal(stop.method, 'shutdown')
