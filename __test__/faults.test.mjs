@@ -19,7 +19,7 @@ for (const { id, flavor, bin } of SERVERS) {
       assert.match(e1.message, new RegExp(`pid ${s.pid}`))
       const e2 = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: bin, timeoutMs: 300 }), 'E_TIMEOUT')
       assert.match(e2.message, /kill -CONT/)
-      const stop = await addon.stopQueueStore({ dataDir, timeoutMs: 4000 })
+      const stop = await addon.stopQueueStore({ dataDir, timeoutMs: 4000, force: true })
       assert.equal(stop.stopped, true)
       assert.equal(isAlive(s.pid), false)
       recordOutcome('Faults', `${id}: server stopped with SIGSTOP`,
@@ -32,7 +32,7 @@ for (const { id, flavor, bin } of SERVERS) {
       const c = clientFor(t, s)
       for (let i = 0; i < 100; i++) await c.set(`k${i}`, `value-${i}`)
       c.disconnect()
-      assert.equal((await addon.stopQueueStore({ dataDir })).stopped, true)
+      assert.equal((await addon.stopQueueStore({ dataDir, force: true })).stopped, true)
       const aofDir = path.join(s.paths.data, 'appendonlydir')
       const incr = fs.readdirSync(aofDir).filter((f) => f.endsWith('.incr.aof')).sort().pop()
       assert.ok(incr, 'an incremental AOF file exists')

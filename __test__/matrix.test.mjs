@@ -34,7 +34,7 @@ for (const server of MATRIX) {
     assert.deepEqual([r.completed, r.failed, r.retriedAttemptsMade], [22, 0, 2])
 
     await clientFor(t, s).set('kept', server.id)
-    assert.equal((await addon.stopQueueStore({ dataDir })).stopped, true)
+    assert.equal((await addon.stopQueueStore({ dataDir, force: true })).stopped, true)
     const again = await addon.ensureQueueStoreStarted({ dataDir })
     track(again.pid)
     assert.equal(again.started, true)
@@ -47,7 +47,7 @@ for (const server of MATRIX) {
     track(back.pid)
     assert.ok(back.notices.some((n) => n.includes('had exited')), JSON.stringify(back.notices))
     assert.equal(await clientFor(t, back).get('kept'), server.id, 'data kept across a crash')
-    assert.equal((await addon.stopQueueStore({ dataDir })).stopped, true)
+    assert.equal((await addon.stopQueueStore({ dataDir, force: true })).stopped, true)
     assert.ok(!isAlive(back.pid))
   })
 }
@@ -80,7 +80,7 @@ for (const { newer, older } of pairs) {
     await waitFor(async () => (await c.info('persistence')).includes('aof_rewrite_in_progress:0') &&
       (await c.info('persistence')).includes('aof_last_bgrewrite_status:ok'), 'the AOF rewrite')
     c.disconnect()
-    await addon.stopQueueStore({ dataDir })
+    await addon.stopQueueStore({ dataDir, force: true })
     const before = digest(s.paths.data)
 
     const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: byId(older).bin }), 'E_DATA_INCOMPATIBLE')

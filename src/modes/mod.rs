@@ -24,7 +24,15 @@ use status::{QueueStoreStatus, StopResult};
 /// like an external one; our own container only when no URL is set.
 fn store_of(settings: &Settings) -> Mode {
     match settings.mode {
-        Mode::Docker if settings.url.is_some() => Mode::External,
+        // A URL shaped like the one ensure writes (its secret lost) is not a stack's.
+        Mode::Docker
+            if settings
+                .url
+                .as_deref()
+                .is_some_and(|u| !crate::settings::has_own_store_shape(u)) =>
+        {
+            Mode::External
+        }
         mode => mode,
     }
 }

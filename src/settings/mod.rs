@@ -16,7 +16,7 @@ pub mod secret;
 
 pub use keys::*;
 use persist::names_own_store;
-pub use persist::{is_own_store_url, own_store_url};
+pub use persist::{has_own_store_shape, is_own_store_url, own_store_url};
 
 use std::collections::HashMap;
 use std::path::PathBuf;

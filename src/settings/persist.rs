@@ -74,3 +74,19 @@ pub(super) fn names_own_store(url: &str, data_dir: &Path) -> bool {
     let secret_file = StorePaths::new(data_dir).secret_file;
     matches!(secret::load(&secret_file), Ok(Some(secret)) if is_own_store_url(url, &secret))
 }
+
+/// Whether `url` has the shape of [`own_store_url`] for some generated password,
+/// ours or a lost one (a secret file removed since): never a user's server.
+pub fn has_own_store_shape(url: &str) -> bool {
+    url.trim()
+        .strip_prefix("redis://:")
+        .and_then(|rest| rest.split_once('@'))
+        .is_some_and(|(secret, _)| secret::is_valid(secret))
+        && is_own_store_url(
+            url,
+            url.trim()["redis://:".len()..]
+                .split('@')
+                .next()
+                .unwrap_or(""),
+        )
+}

@@ -35,7 +35,7 @@ pub fn load(path: &Path) -> Result<Option<String>> {
     }
 }
 
-fn is_valid(s: &str) -> bool {
+pub(super) fn is_valid(s: &str) -> bool {
     s.len() == SECRET_BYTES * 2 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
