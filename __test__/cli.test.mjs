@@ -458,3 +458,88 @@ test('install --method download from a loopback mirror: --json is one document; 
   const down = await run(['down', '--data-dir', dataDir3, '--json'])
   assert.equal(json(down).stopped, true)
 })
+
+// ---------------------------------------------------------------------------
+// run: the store for one command's lifetime (claude-mem as published is that command).
+
+const settingsOf = (dataDir) => JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
+// A command that prints what claude-mem would read, then exits with `code`.
+const PRINT_ENV = (code) => [process.execPath, '-e', `const k=['CLAUDE_MEM_QUEUE_ENGINE','CLAUDE_MEM_REDIS_MODE','CLAUDE_MEM_REDIS_URL','CLAUDE_MEM_REDIS_HOST','CLAUDE_MEM_REDIS_PORT','CLAUDE_MEM_DATA_DIR','CLAUDE_MEM_QUEUE_REDIS_PREFIX'];console.log(JSON.stringify(Object.fromEntries(k.map(n=>[n,process.env[n]]))));process.exit(${code})`]
+
+test('run without a command, with one not after --, with an unknown option, or with one that cannot be spawned: a clear error, nothing started', { skip: !BIN && 'no server installed' }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  for (const [args, code, pattern] of [
+    [['run', '--data-dir', dataDir], EXIT.usage, /needs a command after --/],
+    [['run', '--data-dir', dataDir, '--'], EXIT.usage, /COMMAND/],
+    [['run', '--data-dir', dataDir, 'true'], EXIT.usage, /--/],
+    [['run', '--data-dir', dataDir, '--bogus', '--', 'true'], EXIT.usage, /--bogus/],
+    [['run', '--data-dir', dataDir, '--binary', BIN, '--', '/nonexistent/claude-mem'], EXIT.failed, /E_SPAWN_FAILED: cannot run '\/nonexistent\/claude-mem'/],
+    [['run', '--data-dir', dataDir, '--binary', BIN, '--', 'no-such-command-cms'], EXIT.failed, /E_SPAWN_FAILED: .*not .*on PATH/],
+  ]) {
+    const r = await run(args)
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.all}`)
+    assert.match(r.stderr, pattern, args.join(' '))
+    noStack(r.all)
+    assert.equal(readPid(dataDir), null, `${args.join(' ')}: no store was started`)
+  }
+  // A store that was running before a failed run is left running.
+  const up = json(await run(['up', '--data-dir', dataDir, '--binary', BIN, '--json']))
+  track(up.status.pid)
+  const r = await run(['run', '--data-dir', dataDir, '--', '/nonexistent/claude-mem'])
+  assert.equal(r.code, EXIT.failed)
+  assert.ok(isAlive(up.status.pid), 'the store it found running is still running')
+  assert.equal((await run(['down', '--data-dir', dataDir])).code, 0)
+})
+
+test('run gives COMMAND what claude-mem reads, exits with its status, and stops the store it started unless --keep', { skip: !BIN && 'no server installed', timeout: 120000 }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  const r = await run(['run', '--data-dir', dataDir, '--binary', BIN, '--', ...PRINT_ENV(7)])
+  assert.equal(r.code, 7, `COMMAND's exit status: ${r.all}`)
+  const env = JSON.parse(r.stdout)
+  const settings = settingsOf(dataDir)
+  const port = Number(new URL(settings.CLAUDE_MEM_REDIS_URL).port)
+  assert.deepEqual(env, {
+    CLAUDE_MEM_QUEUE_ENGINE: 'bullmq',
+    CLAUDE_MEM_REDIS_MODE: 'managed',
+    CLAUDE_MEM_REDIS_URL: settings.CLAUDE_MEM_REDIS_URL,
+    CLAUDE_MEM_REDIS_HOST: '127.0.0.1',
+    CLAUDE_MEM_REDIS_PORT: String(port),
+    CLAUDE_MEM_DATA_DIR: dataDir,
+  }, 'no prefix given: none exported (claude-mem uses its own default, the one status reports)')
+  assert.match(settings.CLAUDE_MEM_REDIS_URL, /^redis:\/\/:[^@]+@127\.0\.0\.1:\d+$/, 'the URL with the password')
+  assert.ok(!r.stderr.includes(new URL(settings.CLAUDE_MEM_REDIS_URL).password), 'run never prints the password')
+  assert.match(r.stderr, /stopped the store \(nobody else uses it\)/)
+  assert.equal(readPid(dataDir), null, 'the store it started is stopped')
+
+  // --prefix is passed on, sanitised as claude-mem does; --keep leaves the store running.
+  const kept = await run(['run', '--data-dir', dataDir, '--binary', BIN, '--keep', '--prefix', 'team a{x}', '--', ...PRINT_ENV(0)])
+  assert.equal(kept.code, 0, kept.all)
+  assert.equal(JSON.parse(kept.stdout).CLAUDE_MEM_QUEUE_REDIS_PREFIX, 'team_a_x_')
+  const pid = readPid(dataDir)
+  track(pid)
+  assert.ok(pid && isAlive(pid), '--keep: the store is still running')
+  assert.equal((await run(['down', '--data-dir', dataDir])).code, 0)
+})
+
+test('run forwards SIGTERM and SIGHUP to COMMAND and exits with its status (128+N when it dies of signal N)', { skip: !BIN && 'no server installed', timeout: 120000 }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  // Handles SIGTERM (exit 42), dies of SIGHUP (no handler).
+  const script = "process.on('SIGTERM',()=>process.exit(42));console.log('ready');setInterval(()=>{},1000)"
+  for (const [signal, expected] of [['SIGTERM', 42], ['SIGHUP', 128 + 1]]) {
+    const child = spawn(process.execPath, [CLI, 'run', '--data-dir', dataDir, '--binary', BIN, '--', process.execPath, '-e', script], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    track(child.pid)
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const exited = new Promise((resolve) => child.once('exit', (code, sig) => resolve({ code, sig })))
+    // COMMAND prints `ready` once it runs (the store is up by then).
+    await new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => String(d).includes('ready') && resolve())
+      child.once('exit', () => reject(new Error(`run exited before COMMAND was ready: ${stderr}`)))
+    })
+    const storePid = readPid(dataDir)
+    assert.ok(storePid && isAlive(storePid), 'the store runs while COMMAND does')
+    child.kill(signal)
+    assert.deepEqual(await exited, { code: expected, sig: null }, `${signal}: ${stderr}`)
+    assert.equal(isAlive(storePid), false, 'and is stopped after it')
+  }
+})
