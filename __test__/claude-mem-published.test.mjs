@@ -606,3 +606,58 @@ test('through run: two runs on one store, one whose claude-mem never touched the
   assert.deepEqual(await stop(idle), { code: 0, signal: null })
   await until(ctx, () => !isAlive(storePid), 'the store to stop with the last run', 20000)
 })
+
+/** `claude-mem-store status --json` for the data dir, with `env` exported as claude-mem would get it. */
+function storeStatusWith(ctx, env) {
+  const r = spawnSync(process.execPath, [CLI, 'status', '--data-dir', ctx.dataDir, '--json'], { encoding: 'utf8', timeout: 30000, env: { ...process.env, ...env } })
+  return JSON.parse(r.stdout)
+}
+
+test('claude-mem reads the variables as the addon does: the prefix (sanitised per UTF-16 unit, empty), an exported empty URL (NOAUTH, and the addon says so)', { skip: missing, timeout: 300000 }, async (t) => {
+  const ctx = await setup(t)
+  const base = { CLAUDE_MEM_QUEUE_ENGINE: 'bullmq', CLAUDE_MEM_REDIS_URL: ctx.store.url, CLAUDE_MEM_GENERATION_DISABLED: '1' }
+  /** claude-mem's queue manager as its server reports it, started with `env`. */
+  const claudeMemSees = async (name, env, options = {}) => {
+    const server = launch(ctx, name, [BUN, SERVER, 'start'], { env: Object.fromEntries(Object.entries({ ...base, ...env }).filter(([, v]) => v !== undefined)), ...options })
+    await serverUp(ctx, server)
+    const q = (await getJson(ctx, '/v1/info')).boundaries.queueManager
+    return { q, server }
+  }
+  for (const [raw, expected] of [['team a{x}', 'team_a_x_'], ['', 'claude_mem'], ['q\u{1F600}é', 'q___']]) {
+    const env = { CLAUDE_MEM_QUEUE_REDIS_PREFIX: raw }
+    const { q, server } = await claudeMemSees(`prefix-${expected}`, env)
+    assert.equal(q.details.prefix, expected, `claude-mem's prefix for ${JSON.stringify(raw)}`)
+    assert.deepEqual(await stop(server), { code: 0, signal: null })
+    const s = storeStatusWith(ctx, env)
+    assert.equal(s.prefix, expected, `the addon's prefix for ${JSON.stringify(raw)}`)
+    if (raw && raw !== expected) assert.ok(s.notices.some((n) => n.includes(`'${expected}'`)), JSON.stringify(s.notices))
+  }
+
+  // An exported empty URL: claude-mem goes to HOST:PORT without a password. With
+  // the engine exported, or in a container, its validation refuses that (tested
+  // above); with the engine set in settings.json, outside a container, it starts,
+  // and the store refuses its commands.
+  if (HOST_DOCKERENV && !FAKE_ROOT) return t.skip('hiding /.dockerenv needs root and unshare')
+  const settings = readJson(ctx.settingsFile)
+  fs.writeFileSync(ctx.settingsFile, JSON.stringify({ ...settings, CLAUDE_MEM_QUEUE_ENGINE: 'bullmq' }, null, 2))
+  const env = { CLAUDE_MEM_REDIS_URL: '', CLAUDE_MEM_QUEUE_ENGINE: undefined }
+  const { q, server } = await claudeMemSees('empty-url', env, { prefix: HOST_DOCKERENV ? fakeRoot(ctx, { dockerenv: false }) : [] })
+  assert.equal(q.details.port, ctx.store.connection.port, JSON.stringify(q))
+  const key = await createApiKey(ctx)
+  const res = await fetch(`http://127.0.0.1:${ctx.serverPort}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ projectId: key.projectId, sourceType: 'hook', eventType: 'PostToolUse', occurredAtEpoch: Date.now(), payload: { tool: 'Bash', input: 'ls' } }),
+    signal: AbortSignal.timeout(60000),
+  })
+  const body = await res.json()
+  assert.equal(res.status, 201, JSON.stringify(body))
+  // Its enqueue failed: the job is recorded in Postgres only, never in the store.
+  assert.equal(body.generationJob.transport, 'queued_only', JSON.stringify(body.generationJob))
+  assert.equal((await jobInStore(ctx, body.generationJob.bullmqJobId)).state, 'none')
+  const noauth = await withStore(ctx, async (r) => Number(/errorstat_NOAUTH:count=(\d+)/.exec(await r.info('errorstats'))?.[1] ?? 0))
+  assert.ok(noauth >= 1, 'the store refused claude-mem\'s commands with NOAUTH')
+  assert.deepEqual(await stop(server), { code: 0, signal: null })
+  const s = storeStatusWith(ctx, { CLAUDE_MEM_REDIS_URL: '' })
+  assert.ok(s.notices.some((n) => /CLAUDE_MEM_REDIS_URL is exported but empty.*NOAUTH/.test(n)), JSON.stringify(s.notices))
+})

@@ -407,6 +407,53 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
     assert.ok(!u2.removed.some((r) => r.includes('Docker')), JSON.stringify(u2.removed))
     assert.equal(docker('ps', '--all', '--quiet', '--filter', `label=com.claude-mem.data-dir=${dataDir}`).stdout, '')
   })
+
+  // claude-mem's compose file: CLAUDE_MEM_REDIS_MODE=docker with CLAUDE_MEM_REDIS_URL
+  // naming the stack's own Valkey. That server is the store, probed like an external
+  // one; the addon never starts a container of its own for it, and never stops it.
+  it('11. MODE=docker with a URL (a compose stack\'s Valkey): that server is used and checked, no container of ours is made, stop leaves it running', async (t) => {
+    const own = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-compose-'))
+    t.after(() => fs.rmSync(own, { recursive: true, force: true }))
+    const stackPort = await freePort()
+    // The official image builds its server with protected mode off; this test
+    // image has Debian's, which would refuse the published port's clients.
+    const stack = dockerOk('run', '--detach', '--label', 'com.claude-mem.test-squatter=1', '--publish', `127.0.0.1:${stackPort}:6379`, IMAGE, '--protected-mode', 'no')
+    t.after(() => docker('rm', '--force', '--volumes', stack))
+    const url = `redis://127.0.0.1:${stackPort}`
+    // docker-proxy accepts before the server inside listens: wait for a PONG.
+    await waitFor(async () => {
+      const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => {})
+      try {
+        await probe.connect()
+        return (await probe.ping()) === 'PONG'
+      } catch {
+        return false
+      } finally {
+        probe.disconnect()
+      }
+    }, `the stack's Valkey on ${stackPort}`, 30000)
+    const ours = () => docker('ps', '--all', '--quiet', '--filter', `label=com.claude-mem.data-dir=${own}`).stdout
+
+    const s = await addon.ensureQueueStoreStarted({ dataDir: own, mode: 'docker', url })
+    assert.equal(s.running, true)
+    assert.equal(s.owned, false, 'the stack\'s server, not ours')
+    assert.equal(s.connection.port, stackPort)
+    assert.equal(s.container, undefined, JSON.stringify(s.container))
+    // Probed like an external server: every check ran; the stack's default config
+    // has no AOF, which only an external check reports (ours always has it).
+    assert.deepEqual(s.checks.filter((c) => !c.ok).map((c) => c.name), ['appendonly'], JSON.stringify(s.checks))
+    assert.ok(s.checks.some((c) => c.name === 'maxmemory-policy' && c.ok), JSON.stringify(s.checks))
+    assert.equal(ours(), '', 'no container was made for this data dir')
+    const c = client(t, s)
+    await c.set('compose-key', 'kept')
+
+    const stopped = await addon.stopQueueStore({ dataDir: own, mode: 'docker', url })
+    assert.equal(stopped.stopped, false, JSON.stringify(stopped))
+    assert.equal(inspect(stack).State.Status, 'running', 'the stack\'s server keeps running')
+    assert.equal(await c.get('compose-key'), 'kept')
+    assert.equal(ours(), '')
+  })
 })
 
 function isFree(port) {
