@@ -20,7 +20,7 @@ function sh(cmd, args, opts = {}) {
   return r.stdout
 }
 
-test('npm pack → install into an empty project → require and the CLI work', { skip: !fs.existsSync(nodeFile) && `no ${nodeFile} built`, timeout: 120000 }, async (t) => {
+test('npm pack → install into an empty project → require, import (Node and Bun) and the CLI work', { skip: !fs.existsSync(nodeFile) && `no ${nodeFile} built`, timeout: 120000 }, async (t) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-pack-'))
   t.after(() => fs.rmSync(work, { recursive: true, force: true }))
   // The main package, exactly as `npm publish` would send it.
@@ -47,6 +47,17 @@ test('npm pack → install into an empty project → require and the CLI work', 
   assert.equal(started.running, true)
   for (const fn of ['ensureQueueStoreStarted', 'queueStoreStatus', 'stopQueueStore', 'detectServerBinaries', 'watchQueueStore']) {
     assert.ok(started.fns.includes(fn), fn)
+  }
+  // ESM (claude-mem's installer is an ESM bundle, where `require` throws): named
+  // imports and the default export, under Node and under Bun.
+  const esm = path.join(project, 'esm-check.mjs')
+  fs.writeFileSync(esm, `import store, { ensureQueueStoreStarted, queueStoreStatus, stopQueueStore } from 'claude-mem-store'
+    const st = await queueStoreStatus({ dataDir: process.argv[2] })
+    console.log(JSON.stringify({ named: [ensureQueueStoreStarted, queueStoreStatus, stopQueueStore].map((f) => typeof f), same: store.queueStoreStatus === queueStoreStatus, pid: st.pid }))\n`)
+  const bunBin = path.join(ROOT, 'node_modules', '.bin', 'bun')
+  for (const runtime of [process.execPath, bunBin]) {
+    const viaImport = JSON.parse(sh(runtime, [esm, dataDir], { cwd: project }).trim().split('\n').pop())
+    assert.deepEqual(viaImport, { named: ['function', 'function', 'function'], same: true, pid: started.pid }, `import under ${path.basename(runtime)}`)
   }
   const status = JSON.parse(sh(npm, ['exec', '--offline', '--', 'claude-mem-store', 'status', '--json', '--data-dir', dataDir], { cwd: project }))
   assert.equal(status.running, true)

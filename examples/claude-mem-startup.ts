@@ -1,5 +1,7 @@
-// claude-mem with claude-mem-store, in claude-mem's own terms (v13.15):
-//   install (once, `npx claude-mem install --queue bullmq`):
+// A claude-mem that calls claude-mem-store itself, in claude-mem's own terms.
+// (claude-mem 13.25.3 as published does not call it: start that one through
+// `npx claude-mem-store run -- …`, README "Using it from claude-mem".)
+//   install (once, in claude-mem's installer):
 //     resolveQueueStore() → ensureQueueStoreStarted({ mode }) → the installer itself
 //     sets CLAUDE_MEM_QUEUE_ENGINE=bullmq (the addon never flips the engine).
 //   worker start: getRedisQueueConfig() reads settings alone (env, then settings.json);
