@@ -12,7 +12,9 @@ import { ROOT, recordOutcome } from './helpers.mjs'
 const thisPackage = path.join(ROOT, 'npm', 'linux-x64-gnu', 'claude-mem-store.linux-x64-gnu.node')
 
 test('release rehearsal: publish to a loopback registry, install by name, require and npx work; --omit=optional says how to fix it', { skip: (!fs.existsSync(thisPackage) && !process.env.CI && 'npm/linux-x64-gnu is not built (npm run build:all)') || false, timeout: 300000 }, () => {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'release', 'rehearse.mjs')], { encoding: 'utf8', timeout: 280000 })
+  // The rehearsal refuses to publish while the bundled valkey is behind Debian (issue 19,
+  // scripts/release/valkey-gate.mjs); this one only ever publishes to loopback.
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'release', 'rehearse.mjs'), '--allow-outdated-valkey', 'test rehearsal: publishing to a loopback registry only'], { encoding: 'utf8', timeout: 280000 })
   const report = JSON.parse(r.stdout)
   assert.equal(report.error, undefined, `${report.error}\n${r.stderr.slice(-3000)}`)
   assert.equal(r.status, 0)

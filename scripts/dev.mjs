@@ -3,7 +3,10 @@
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up --install-redis` (find or install a server, start the
 //         managed store, print its status).
-//   test: install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
+//   test: first, whether the bundled Valkey is behind Debian (scripts/valkey/check-debian.mjs
+//         --brief; `npm run check:valkey` for the details): its report is printed, its
+//         warnings again at the end, and it never changes npm test's exit status;
+//         then install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
 //         the server matrix (scripts/matrix/install-servers.sh) and the other
 //         platforms' runtimes (scripts/platforms/runtimes.sh), then build every
 //         platform package (scripts/build-all.mjs),
@@ -25,6 +28,34 @@ function run(cmd, args, opts = {}) {
     process.exit(1)
   }
   if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+// Issue 19, "told when behind": is the Valkey the packages bundle behind Debian's? Printed,
+// never fatal: a newer Debian upload is not something the repository changed, so neither
+// the check's findings nor its failure to run (no network) fail npm test. The release
+// rehearsal is where being behind blocks (scripts/release/valkey-gate.mjs).
+function checkValkeyAgainstDebian() {
+  const script = path.join(root, 'scripts', 'valkey', 'check-debian.mjs')
+  console.error(`\n$ node ${path.relative(root, script)} --brief   (never fails the tests; details: npm run check:valkey)`)
+  const r = spawnSync(process.execPath, [script, '--brief'], { cwd: root, encoding: 'utf8', timeout: 150000, killSignal: 'SIGTERM' })
+  if (r.stdout) process.stdout.write(r.stdout)
+  if (r.stderr) process.stderr.write(r.stderr)
+  const lines = (r.stdout || '').split('\n')
+  const warnings = lines.filter((l) => l.startsWith('warning: ')).map((l) => l.slice('warning: '.length))
+  let result = lines.find((l) => l.startsWith('result: '))?.slice('result: '.length)
+  if (r.error || r.status !== 0) {
+    const why = r.error?.code === 'ETIMEDOUT' ? 'it did not finish within 150 s' : r.error ? r.error.message : `it exited ${r.status ?? r.signal}`
+    warnings.push(`could not check whether the bundled valkey is behind Debian: ${why}`)
+    result = 'COULD NOT CHECK'
+    console.log(`warning: ${warnings.at(-1)}`)
+  }
+  if (!warnings.length) return
+  if (process.env.GITHUB_ACTIONS) for (const w of warnings) console.log(`::warning title=valkey vs Debian::${w.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}`)
+  // Again at the end, where CI's output is read, however the run ends.
+  process.on('exit', () => {
+    console.error(`\nvalkey vs Debian (checked at the start of this run; npm test's result does not depend on it): ${result?.split(';')[0] || `${warnings.length} warning(s)`}`)
+    for (const w of warnings) console.error(`  warning: ${w}`)
+  })
 }
 
 function ensureNodeDeps() {
@@ -60,6 +91,7 @@ switch (task) {
     run(process.execPath, [path.join(root, 'cli.js'), 'up', '--install-redis', ...extra])
     break
   case 'test':
+    checkValkeyAgainstDebian()
     run('bash', [path.join(root, 'scripts', 'install-test-servers.sh')])
     // The server matrix (redis 7.0–8.6, valkey 8.0–9.1, redict 7.3), cached between
     // runs on one machine; CI needs every one of them.
@@ -80,12 +112,16 @@ switch (task) {
     // Only a full run describes every fault and bad input: then refresh RELIABILITY.md.
     if (!extra.length) run(process.execPath, [path.join(root, 'scripts', 'reliability-report.mjs')])
     break
+  case 'check-valkey':
+    // The first step of `test` on its own (what __test__/valkey-check.test.mjs runs).
+    checkValkeyAgainstDebian()
+    break
   case 'bench':
     ensureNodeDeps()
     build()
     run(process.execPath, [path.join(root, 'bench', 'run.mjs'), ...extra])
     break
   default:
-    console.error('usage: node scripts/dev.mjs up|test|bench [args]')
+    console.error('usage: node scripts/dev.mjs up|test|bench|check-valkey [args]')
     process.exit(2)
 }

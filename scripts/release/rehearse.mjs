@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // `npm run release:rehearse`: the release, for real, against a real npm registry on
 // loopback (verdaccio, no uplinks: nothing can come from or go to npmjs.com):
+//   0. is the bundled Valkey behind Debian? scripts/valkey/check-debian.mjs --strict
+//      (valkey-gate.mjs): while it warns — behind, or it could not check — nothing is
+//      published and the rehearsal fails, unless given a reason to go on:
+//        npm run release:rehearse -- --allow-outdated-valkey "<reason>"
+//        CMS_ALLOW_OUTDATED_VALKEY="<reason>" npm run release:rehearse
+//      (an empty reason is refused; the reason is printed and kept in the report);
 //   1. start verdaccio on 127.0.0.1:<free port> with an empty storage, add a user;
 //   2. stage a copy of this package with the platform packages `npm run build:all`
 //      built, and publish it with scripts/release/publish.mjs — the release
@@ -21,6 +27,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { canIsolate, isolated } from '../../__test__/fixtures/isolate.mjs'
 import { freePort } from '../lib/free-port.mjs'
+import { valkeyGate } from './valkey-gate.mjs'
 import fs from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
@@ -29,7 +36,7 @@ import path from 'node:path'
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..')
 const registryDir = path.join(root, 'scripts', 'release', 'verdaccio')
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-rehearsal-'))
-const report = { registry: null, published: [], installed: {}, omitOptional: {} }
+const report = { valkeyCheck: null, registry: null, published: [], installed: {}, omitOptional: {} }
 let verdaccio = null
 
 function log(msg) {
@@ -147,6 +154,10 @@ function consumer(name, env, extra) {
 }
 
 async function main() {
+  // 0. Nothing is published while the bundled Valkey is behind Debian, unless overridden.
+  const gate = await valkeyGate({ argv: process.argv.slice(2), env: process.env, log })
+  report.valkeyCheck = { status: gate.status, exitCode: gate.exitCode, warnings: gate.warnings, override: gate.override, overrideFrom: gate.overrideFrom, published: gate.publish }
+  if (!gate.publish) throw new Error(gate.message)
   const registry = await startRegistry()
   const env = { npm_config_userconfig: registry.npmrc, npm_config_registry: registry.url }
   const staged = stage()
