@@ -252,7 +252,16 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   assert.equal(fs.statSync(envFile).mode & 0o777, 0o600)
   const authConf = path.join(docker.dir, 'volumes', names.volume, 'claude-mem-auth.conf')
   assert.equal(fs.statSync(authConf).mode & 0o777, 0o600)
-  assert.equal(fs.readFileSync(authConf, 'utf8'), `requirepass ${secret}\n`)
+  // Two ACL users: `default` (the client password) runs only what BullMQ needs,
+  // the addon's own user (redis/admin-secret) everything.
+  const admin = fs.readFileSync(path.join(dataDir, 'redis', 'admin-secret'), 'utf8').trim()
+  const [clientUser, adminUser, ...rest] = fs.readFileSync(authConf, 'utf8').split('\n')
+  assert.match(clientUser, new RegExp(`^user default on >${secret} ~\\* &\\* -@all \\+auth .*\\+evalsha .*\\+bzpopmin `))
+  assert.doesNotMatch(clientUser, /\+config|\+flushall|\+restore|\+@all/)
+  assert.equal(adminUser, `user claude-mem-store on >${admin} ~* &* +@all`)
+  assert.deepEqual(rest, [''])
+  for (const c of docker.calls()) assert.ok(!c.join(' ').includes(admin), `admin password in argv: ${c[0]}`)
+  assert.ok(!serverEnv.includes(admin), 'admin password in the server environment')
 
   // settings.json: our keys added, claude-mem's kept.
   const settings = JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'))
@@ -334,6 +343,7 @@ test('a container made with an old password is replaced, keeping its volume (and
   docker.newCalls()
 
   fs.rmSync(path.join(dataDir, 'redis', 'secret'))
+  fs.rmSync(path.join(dataDir, 'redis', 'admin-secret'))
   const second = await addon.ensureQueueStoreStarted(opts(dataDir))
   const calls = docker.newCalls()
   assert.deepEqual(calls.slice(0, 2), [VERSION_CALL, psCall(dataDir)])

@@ -185,6 +185,19 @@ export function clientFor(t, status) {
 }
 
 /**
+ * An ioredis client for the managed store of `dataDir` logged in as the addon's
+ * admin user (redis/admin-secret), for what a test does that the client password
+ * may not (BGREWRITEAOF, CONFIG SET, DEBUG …); closed after the test.
+ */
+export function adminClientFor(t, dataDir, status) {
+  const password = fs.readFileSync(path.join(dataDir, 'redis', 'admin-secret'), 'utf8').trim()
+  const c = new Redis({ host: '127.0.0.1', port: status.connection.port, username: 'claude-mem-store', password, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
+  c.on('error', () => {})
+  t.after(() => c.disconnect())
+  return c
+}
+
+/**
  * Stops the managed store of `dataDir` after the test: through the addon first,
  * then, if a server is somehow still running, by the pid its pid file names.
  */

@@ -13,10 +13,11 @@ use claude_mem_store::checks::server_info::{ServerInfo, parse_info};
 use claude_mem_store::error::ErrorCode;
 use claude_mem_store::modes::managed::start::load_warnings;
 use claude_mem_store::server::config::ServerConfig;
-use claude_mem_store::server::flavor::parse_version;
+use claude_mem_store::server::flavor::{Flavor, parse_version};
 use claude_mem_store::server::pidfile::{self, PidFile};
 use claude_mem_store::settings::file::SettingsFile;
 use claude_mem_store::settings::options::OptionReader;
+use claude_mem_store::settings::secret::Secrets;
 use claude_mem_store::settings::{parse_mode, parse_port};
 
 /// xorshift64*: tiny, seeded, reproducible — a failure names its seed.
@@ -217,11 +218,17 @@ fn config_rendering_never_panics_and_never_breaks_a_line() {
         &[b"/home/u/.claude-mem/redis/data", b"/a b/\"c\"\\d"],
         |bytes| {
             let dir = String::from_utf8_lossy(bytes);
+            let secrets = Secrets {
+                client: "c".into(),
+                admin: Some("a".into()),
+            };
             let cfg = ServerConfig {
                 port: 23456,
                 ipv6: false,
                 data_dir: Path::new(dir.as_ref()),
-                password: "p",
+                secrets: &secrets,
+                flavor: Flavor::Valkey,
+                version: "8.1.1",
             };
             match cfg.render() {
                 Ok(text) => {

@@ -82,6 +82,7 @@ pub async fn uninstall(
             &paths.config_file,
             &paths.pid_file,
             &paths.secret_file,
+            &paths.admin_secret_file,
             &paths.binary_cache_file,
             &paths.docker_env_file,
         ] {
@@ -91,6 +92,7 @@ pub async fn uninstall(
             n.starts_with("redis.pid.stale-")
                 || n.starts_with(".redis.conf.tmp-")
                 || n.starts_with(".secret.tmp-")
+                || n.starts_with(".admin-secret.tmp-")
         }) {
             remove_file(&file, &mut removed)?;
         }

@@ -1,9 +1,13 @@
-//! The server config we generate: the seed's settings plus a password. It is
-//! rewritten at every start so that it always matches this version of the addon.
+//! The server config we generate: the seed's settings plus the store's two ACL
+//! users (`server::acl`). It is rewritten at every start so that it always matches
+//! this version of the addon.
 
 use std::path::Path;
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::acl;
+use crate::server::flavor::Flavor;
+use crate::settings::secret::Secrets;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig<'a> {
@@ -11,7 +15,10 @@ pub struct ServerConfig<'a> {
     /// Bind `::1` as well as `127.0.0.1` (only where the machine has IPv6 loopback).
     pub ipv6: bool,
     pub data_dir: &'a Path,
-    pub password: &'a str,
+    pub secrets: &'a Secrets,
+    /// The server that will read it: its ACL rules name only commands it has.
+    pub flavor: Flavor,
+    pub version: &'a str,
 }
 
 impl ServerConfig<'_> {
@@ -37,15 +44,31 @@ impl ServerConfig<'_> {
              maxmemory-policy noeviction\n\
              # Lets the store start after a crash cut the AOF's last record short.\n\
              aof-load-truncated yes\n\
-             requirepass {password}\n",
+             {auth}",
             port = self.port,
             dir = quote(
                 self.data_dir
                     .to_str()
                     .ok_or_else(|| not_utf8(self.data_dir))?
             )?,
-            password = quote(self.password)?,
+            auth = self.auth()?,
         ))
+    }
+
+    /// The two users; one password for every command (`requirepass`) only on a
+    /// server older than Redis 6.2, or without an admin secret.
+    fn auth(&self) -> Result<String> {
+        let users = self.secrets.admin.as_deref().and_then(|admin| {
+            acl::config_lines(self.flavor, self.version, &self.secrets.client, admin)
+        });
+        match users {
+            Some(lines) => Ok(format!(
+                "# The client user (default) runs only what BullMQ needs; the addon's own\n\
+                 # user ({}) runs everything. Passwords: redis/secret, redis/admin-secret.\n{lines}",
+                acl::ADMIN_USER
+            )),
+            None => Ok(format!("requirepass {}\n", quote(&self.secrets.client)?)),
+        }
     }
 }
 
@@ -92,16 +115,28 @@ pub fn ipv6_loopback_available() -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn renders_the_seed_settings_and_password() {
-        let cfg = ServerConfig {
+    fn secrets(admin: Option<&str>) -> Secrets {
+        Secrets {
+            client: "s3cret".into(),
+            admin: admin.map(String::from),
+        }
+    }
+
+    fn config<'a>(secrets: &'a Secrets, flavor: Flavor, version: &'a str) -> ServerConfig<'a> {
+        ServerConfig {
             port: 23456,
             ipv6: true,
             data_dir: Path::new("/h/.claude-mem/redis/data"),
-            password: "s3cret",
+            secrets,
+            flavor,
+            version,
         }
-        .render()
-        .unwrap();
+    }
+
+    #[test]
+    fn renders_the_seed_settings_and_two_users() {
+        let secrets = secrets(Some("adm1n"));
+        let cfg = config(&secrets, Flavor::Valkey, "8.1.1").render().unwrap();
         for line in [
             "bind 127.0.0.1 ::1",
             "protected-mode yes",
@@ -112,20 +147,39 @@ mod tests {
             "appendfsync everysec",
             "save 60 1",
             "maxmemory-policy noeviction",
-            "requirepass \"s3cret\"",
+            "user claude-mem-store on >adm1n ~* &* +@all",
         ] {
             assert!(cfg.lines().any(|l| l == line), "missing {line:?} in\n{cfg}");
         }
+        assert!(
+            cfg.lines()
+                .any(|l| l.starts_with("user default on >s3cret ~* &* -@all +"))
+        );
+        assert!(!cfg.contains("requirepass"));
         assert!(!cfg.contains("6379"));
     }
 
     #[test]
+    fn one_password_only_where_acl_users_cannot_be() {
+        let with_admin = secrets(Some("adm1n"));
+        let old = config(&with_admin, Flavor::Redis, "6.0.16")
+            .render()
+            .unwrap();
+        assert!(old.lines().any(|l| l == "requirepass \"s3cret\""));
+        assert!(!old.contains("user "));
+        let without_admin = secrets(None);
+        let cfg = config(&without_admin, Flavor::Valkey, "8.1.1")
+            .render()
+            .unwrap();
+        assert!(cfg.lines().any(|l| l == "requirepass \"s3cret\""));
+    }
+
+    #[test]
     fn ipv4_only_binds_one_address() {
+        let secrets = secrets(None);
         let cfg = ServerConfig {
-            port: 2000,
             ipv6: false,
-            data_dir: Path::new("/d"),
-            password: "p",
+            ..config(&secrets, Flavor::Valkey, "8.1.1")
         }
         .render()
         .unwrap();

@@ -7,6 +7,7 @@
 //!
 //! Uses only the base modules and `settings` (paths, atomic files).
 
+pub mod acl;
 pub mod binaries;
 pub mod binary;
 pub mod binary_cache;

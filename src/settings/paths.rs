@@ -19,7 +19,11 @@ pub struct StorePaths {
     pub last_server_file: PathBuf,
     pub pid_file: PathBuf,
     pub lock_file: PathBuf,
+    /// `redis/secret`: the client password, the one in settings.json's URL (0600).
     pub secret_file: PathBuf,
+    /// `redis/admin-secret`: the addon's own password, which never leaves this
+    /// directory (0600): health checks, config checks and shutdown use it.
+    pub admin_secret_file: PathBuf,
     /// `redis/binaries.json`: what each server binary's `--version` said (a cache).
     pub binary_cache_file: PathBuf,
     /// `redis/docker.env`: Docker mode's password, read by the docker CLI (0600).
@@ -41,6 +45,7 @@ impl StorePaths {
             pid_file: redis_dir.join("redis.pid"),
             lock_file: redis_dir.join("store.lock"),
             secret_file: redis_dir.join("secret"),
+            admin_secret_file: redis_dir.join("admin-secret"),
             binary_cache_file: redis_dir.join("binaries.json"),
             docker_env_file: redis_dir.join("docker.env"),
             redis_dir,

@@ -1,6 +1,11 @@
-//! The generated password (`requirepass`) that keeps other local users out of the
-//! queue. Kept in `redis/secret` (0600); the server reads it from its config file,
-//! so it never appears in any process's argv.
+//! The store's two generated passwords, each in its own 0600 file under `redis/`;
+//! the server reads them from its config file, so neither appears in any argv.
+//!
+//! - `secret`, the client's: the ACL user `default`, whose password is in the URL
+//!   that ensure writes to settings.json (claude-mem serves that file to anyone on
+//!   loopback), so it may run only what BullMQ needs (`server::acl`).
+//! - `admin-secret`, the addon's own (ACL user `claude-mem-store`): every command;
+//!   it never leaves the data dir.
 
 use std::fs;
 use std::path::Path;
@@ -8,8 +13,49 @@ use std::path::Path;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::files::write_atomically;
 
+use crate::settings::paths::StorePaths;
+
 /// 32 random bytes, hex: 256 bits, and only characters a config line holds plainly.
 const SECRET_BYTES: usize = 32;
+
+/// The passwords of one store (`Default`: none, for a store never set up).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// The client user's (`default`): the password in settings.json's URL.
+    pub client: String,
+    /// The addon's admin user's. `None` only for a store set up by a version of the
+    /// addon that had one password, which is then its client password too (until
+    /// ensure gives the store its two users: `modes::managed::login`).
+    pub admin: Option<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(***)")
+    }
+}
+
+impl Secrets {
+    /// Both secrets, each created when missing (ensure: it may start a server).
+    pub fn load_or_create(paths: &StorePaths) -> Result<Secrets> {
+        Ok(Secrets {
+            client: load_or_create(&paths.secret_file)?,
+            admin: Some(load_or_create(&paths.admin_secret_file)?),
+        })
+    }
+
+    /// What is there, creating nothing (status, stop, uninstall). `None` without a
+    /// client secret: then no server of ours can answer.
+    pub fn load(paths: &StorePaths) -> Result<Option<Secrets>> {
+        let Some(client) = load(&paths.secret_file)? else {
+            return Ok(None);
+        };
+        Ok(Some(Secrets {
+            client,
+            admin: load(&paths.admin_secret_file)?,
+        }))
+    }
+}
 
 /// The stored secret, or a new one written to `path` when there is none (or what is
 /// there is not a secret we wrote).

@@ -8,6 +8,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::acl::{self, ADMIN_USER, CLIENT_USER};
+use crate::server::flavor::Flavor;
+use crate::settings::secret::Secrets;
 
 /// The image every Docker-mode store runs. An exact patch tag, never `latest` or a
 /// bare major, so every machine runs the same server and an upgrade is a reviewed
@@ -29,22 +32,28 @@ pub const LABEL_PORT: &str = "com.claude-mem.port";
 /// host's 127.0.0.1, on a private port).
 pub const CONTAINER_PORT: u16 = 6379;
 
-/// The environment variable that carries the password into the container. It is
-/// read from an `--env-file` by the docker CLI, so it never appears in any argv.
+/// The environment variables that carry the two passwords (`settings::secret`)
+/// into the container. They are read from an `--env-file` by the docker CLI, so
+/// they never appear in any argv.
 pub const PASSWORD_ENV: &str = "CLAUDE_MEM_VALKEY_PASSWORD";
+pub const ADMIN_PASSWORD_ENV: &str = "CLAUDE_MEM_VALKEY_ADMIN_PASSWORD";
+/// The server the pinned image runs, for its ACL rules (`server::acl`).
+const IMAGE_FLAVOR: Flavor = Flavor::Valkey;
+const IMAGE_VERSION: &str = "8.1.11";
 
-/// Where the script writes the password for the server to read: on the named
+/// Where the script writes the two users for the server to read: on the named
 /// volume, which only root and the container can read on the host.
 const AUTH_CONF: &str = "/data/claude-mem-auth.conf";
 
 /// The container's command, run by `sh -c` inside the image (never on the host).
 ///
-/// Why a script: `valkey-server --requirepass X` would put the password in the
+/// Why a script: `valkey-server --requirepass X` would put a password in the
 /// server's argv, and a container's processes are host processes on Linux, so
-/// every local user could read it with `ps`. Instead the password arrives in the
-/// environment (from `--env-file`), the shell's `printf` builtin writes it to a
-/// 0600 config file (no new process, so no argv), the variable is unset, and the
-/// image's own entrypoint then starts the server with that file. The entrypoint
+/// every local user could read it with `ps`. Instead the passwords arrive in the
+/// environment (from `--env-file`), the shell's `printf` builtin writes the two
+/// ACL users the managed store has (`server::acl`) to a 0600 config file (no new
+/// process, so no argv), the variables are unset, and the image's own entrypoint
+/// then starts the server with that file. The entrypoint
 /// chowns `/data` to the `valkey` user and drops root before exec'ing the server.
 /// The other settings are the managed store's (AOF everysec, `save 60 1`,
 /// noeviction) and are not secret, so they stay visible in `docker inspect`.
@@ -53,10 +62,16 @@ pub fn container_script() -> String {
         "set -eu".to_string(),
         "umask 077".to_string(),
         format!(
-            "[ -n \"${{{PASSWORD_ENV}:-}}\" ] || {{ echo 'claude-mem-store: no password was given; refusing to start without one' >&2; exit 64; }}"
+            "[ -n \"${{{PASSWORD_ENV}:-}}\" ] && [ -n \"${{{ADMIN_PASSWORD_ENV}:-}}\" ] || {{ echo 'claude-mem-store: no passwords were given; refusing to start without them' >&2; exit 64; }}"
         ),
-        format!("printf 'requirepass %s\\n' \"${PASSWORD_ENV}\" > {AUTH_CONF}"),
-        format!("unset {PASSWORD_ENV}"),
+        format!(
+            "printf 'user {CLIENT_USER} on >%s {client}\\nuser {ADMIN_USER} on >%s {admin}\\n' \"${PASSWORD_ENV}\" \"${ADMIN_PASSWORD_ENV}\" > {AUTH_CONF}",
+            client = acl::client_rules(IMAGE_FLAVOR, IMAGE_VERSION)
+                .expect("the pinned image has ACL users")
+                .join(" "),
+            admin = acl::admin_rules().join(" "),
+        ),
+        format!("unset {PASSWORD_ENV} {ADMIN_PASSWORD_ENV}"),
         format!(
             "exec docker-entrypoint.sh valkey-server {AUTH_CONF} --port {CONTAINER_PORT} --dir /data \
              --appendonly yes --appendfsync everysec --save 60 1 --maxmemory-policy noeviction"
@@ -221,8 +236,12 @@ pub fn run(names: &Names, port: u16, env_file: &Path) -> Vec<String> {
 }
 
 /// The env file `run` reads the password from (written 0600 by the caller).
-pub fn env_file_contents(password: &str) -> String {
-    format!("{PASSWORD_ENV}={password}\n")
+pub fn env_file_contents(secrets: &Secrets) -> String {
+    format!(
+        "{PASSWORD_ENV}={}\n{ADMIN_PASSWORD_ENV}={}\n",
+        secrets.client,
+        secrets.admin.as_deref().unwrap_or_default()
+    )
 }
 
 pub fn start(id: &str) -> Vec<String> {
@@ -326,14 +345,21 @@ mod tests {
             "exec docker-entrypoint.sh valkey-server /data/claude-mem-auth.conf --port 6379 --dir /data \
              --appendonly yes --appendfsync everysec --save 60 1 --maxmemory-policy noeviction"
         ));
-        assert!(s.contains("printf 'requirepass %s\\n' \"$CLAUDE_MEM_VALKEY_PASSWORD\""));
+        assert!(s.contains("printf 'user default on >%s ~* &* -@all +auth"));
+        assert!(s.contains(
+            "\\nuser claude-mem-store on >%s ~* &* +@all\\n' \"$CLAUDE_MEM_VALKEY_PASSWORD\" \"$CLAUDE_MEM_VALKEY_ADMIN_PASSWORD\" > /data/claude-mem-auth.conf"
+        ));
         assert!(s.contains("umask 077"));
-        assert!(s.contains("unset CLAUDE_MEM_VALKEY_PASSWORD"));
-        // The password is only ever referenced, never written into the command.
+        assert!(s.contains("unset CLAUDE_MEM_VALKEY_PASSWORD CLAUDE_MEM_VALKEY_ADMIN_PASSWORD"));
+        // The passwords are only ever referenced, never written into the command.
         assert!(!s.contains("--requirepass"));
+        let secrets = Secrets {
+            client: "abc123".into(),
+            admin: Some("def456".into()),
+        };
         assert_eq!(
-            env_file_contents("abc123"),
-            "CLAUDE_MEM_VALKEY_PASSWORD=abc123\n"
+            env_file_contents(&secrets),
+            "CLAUDE_MEM_VALKEY_PASSWORD=abc123\nCLAUDE_MEM_VALKEY_ADMIN_PASSWORD=def456\n"
         );
     }
 

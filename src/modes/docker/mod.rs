@@ -17,19 +17,19 @@ pub mod up;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::checks::client::{ClientError, Endpoint};
+use crate::checks::client::ClientError;
 use crate::checks::health::Health;
 use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::managed::ownership::loopback;
+use crate::modes::managed::login;
 use crate::modes::status::{
     DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopResult,
 };
 use crate::settings::Settings;
 use crate::settings::paths::{StorePaths, create_private_dir};
-use crate::settings::secret;
+use crate::settings::secret::Secrets;
 use cli::Docker;
 use commands::Names;
 use ps::Container;
@@ -143,13 +143,13 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let _lock = lock::acquire(&paths.lock_file, lock_wait(settings.timeout)).await?;
     let docker = Docker::locate()?;
     docker.check_engine(settings.timeout).await?;
-    let secret = secret::load_or_create(&paths.secret_file)?;
+    let secrets = Secrets::load_or_create(&paths)?;
 
     let mut ctx = up::Ctx {
         docker: &docker,
         settings,
         names: &names,
-        secret: &secret,
+        secrets: &secrets,
         env_file: env_file(&paths),
         notices: Vec::new(),
     };
@@ -157,8 +157,20 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
     let mut notices = std::mem::take(&mut ctx.notices);
     let mut up = result?;
 
-    notices.extend(settings.persist_store(up.port, &secret)?);
-    let health = crate::modes::managed::checks(&mut up.client, up.port, &secret, settings)
+    // A container an earlier version made has one password for everything.
+    if login::give_two_users(&mut up.client, &secrets, &up.info)
+        .await
+        .map_err(|e| unanswered(&names, up.port, &e))?
+    {
+        crate::modes::managed::connections::forget();
+        notices.push(format!(
+            "container {} had one password for everything; its client password (the one in \
+             settings.json) now runs only what BullMQ needs",
+            names.container
+        ));
+    }
+    notices.extend(settings.persist_store(up.port, &secrets.client)?);
+    let health = crate::modes::managed::checks(&mut up.client, up.port, &secrets, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -176,7 +188,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
         &names,
         &up.container,
         up.port,
-        &secret,
+        &secrets,
         &up.info,
         health,
     );
@@ -236,13 +248,13 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
             ),
         )]));
     };
-    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
-    let (_, health) = crate::modes::managed::connect_and_check(port, &secret, settings)
+    let secrets = Secrets::load(&paths)?.unwrap_or_default();
+    let (_, health) = crate::modes::managed::connect_and_check(port, &secrets, settings)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
     let info = health.info.clone();
     Ok(running_status(
-        settings, &paths, &names, &container, port, &secret, &info, health,
+        settings, &paths, &names, &container, port, &secrets, &info, health,
     ))
 }
 
@@ -294,10 +306,10 @@ pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
         )));
     }
     if !force
-        && let Some(secret) = secret::load(&paths.secret_file)?
+        && let Some(secrets) = Secrets::load(&paths)?
         && let Some(port) = container.port()
         && let Some(others) =
-            crate::modes::managed::other_clients(port, &secret, settings.timeout).await
+            crate::modes::managed::other_clients(port, &secrets, settings.timeout).await
         && others > 0
     {
         return Ok(StopResult::in_use(
@@ -402,14 +414,11 @@ fn running_status(
     names: &Names,
     container: &Container,
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     info: &ServerInfo,
     health: Health,
 ) -> QueueStoreStatus {
-    let endpoint = Endpoint {
-        host: "127.0.0.1".into(),
-        ..loopback(port, secret)
-    };
+    let endpoint = login::client_endpoint(port, &secrets.client);
     let (url, redacted) = endpoint_urls(&endpoint);
     let container_check = if container.image == commands::IMAGE {
         Check::pass(

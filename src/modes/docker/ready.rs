@@ -12,7 +12,8 @@ use super::ps;
 use crate::checks::client::{Client, ClientError};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, StoreError};
-use crate::modes::managed::ownership::{connect_and_info, loopback};
+use crate::modes::managed::ownership::connect_and_info;
+use crate::settings::secret::Secrets;
 
 /// How often, while waiting, we ask Docker whether the container is still up (each
 /// ask is a process spawn, so not on every connection attempt).
@@ -31,10 +32,9 @@ pub async fn wait_ready(
     container: &str,
     names: &commands::Names,
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     deadline: Instant,
 ) -> std::result::Result<(Client, ServerInfo), NotReady> {
-    let endpoint = loopback(port, secret);
     let mut pause = Duration::from_millis(2);
     let mut next_state_check = Instant::now() + STATE_POLL;
     loop {
@@ -51,7 +51,7 @@ pub async fn wait_ready(
             )));
         }
         let attempt = (deadline - now).min(Duration::from_secs(1));
-        match connect_and_info(&endpoint, attempt).await {
+        match connect_and_info(port, secrets, attempt).await {
             Ok((mut client, info)) if !info.loading => {
                 let pong: std::result::Result<String, _> = client.query(&redis::cmd("PING")).await;
                 if matches!(pong.as_deref(), Ok("PONG")) {

@@ -16,6 +16,7 @@ use crate::files::write_atomically;
 use crate::modes::managed::start::choose_port;
 use crate::modes::status::PortMove;
 use crate::server::port;
+use crate::settings::secret::Secrets;
 use crate::settings::{PortSetting, Settings, Source};
 
 /// Another program can take the port between our check and Docker's bind; we then
@@ -37,7 +38,7 @@ pub struct Ctx<'a> {
     pub docker: &'a Docker,
     pub settings: &'a Settings,
     pub names: &'a Names,
-    pub secret: &'a str,
+    pub secrets: &'a Secrets,
     pub env_file: PathBuf,
     pub notices: Vec<String>,
 }
@@ -147,7 +148,7 @@ async fn use_existing(ctx: &mut Ctx<'_>, c: Container, started: bool) -> Result<
         ));
     };
     let deadline = Instant::now() + ctx.timeout();
-    match ready::wait_ready(ctx.docker, &c.id, ctx.names, port, ctx.secret, deadline).await {
+    match ready::wait_ready(ctx.docker, &c.id, ctx.names, port, ctx.secrets, deadline).await {
         Ok((client, info)) => Ok(Up {
             container: Container {
                 state: "running".into(),
@@ -205,7 +206,7 @@ async fn run_new(ctx: &mut Ctx<'_>) -> Result<Up> {
     ensure_image(ctx).await?;
     write_atomically(
         &ctx.env_file,
-        commands::env_file_contents(ctx.secret).as_bytes(),
+        commands::env_file_contents(ctx.secrets).as_bytes(),
         Some(0o600),
     )?;
     let data_dir = ctx.settings.data_dir.clone();
@@ -227,7 +228,12 @@ async fn run_new(ctx: &mut Ctx<'_>) -> Result<Up> {
                 };
                 let deadline = Instant::now() + ctx.timeout();
                 return match ready::wait_ready(
-                    ctx.docker, &id, ctx.names, port, ctx.secret, deadline,
+                    ctx.docker,
+                    &id,
+                    ctx.names,
+                    port,
+                    ctx.secrets,
+                    deadline,
                 )
                 .await
                 {

@@ -10,6 +10,7 @@ use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
+use crate::settings::secret::Secrets;
 
 use super::{ORPHAN_PROBE, Running, unanswered};
 
@@ -17,7 +18,7 @@ use super::{ORPHAN_PROBE, Running, unanswered};
 /// it is stale or names someone else's process.
 pub(super) async fn adopt_from_pid_file(
     paths: &StorePaths,
-    secret: &str,
+    secrets: &Secrets,
     settings: &Settings,
     notices: &mut Vec<String>,
 ) -> Result<Option<Running>> {
@@ -30,7 +31,7 @@ pub(super) async fn adopt_from_pid_file(
         }
         PidFile::Valid(record) => record,
     };
-    match verify_and_check(&record, secret, settings).await {
+    match verify_and_check(&record, secrets, settings).await {
         Verdict::Owned {
             client,
             info,
@@ -77,14 +78,14 @@ pub(super) async fn adopt_from_pid_file(
 pub(super) async fn adopt_orphan(
     settings: &Settings,
     paths: &StorePaths,
-    secret: &str,
+    secrets: &Secrets,
     notices: &mut Vec<String>,
 ) -> Result<Option<Running>> {
     let Some(port) = settings.port.map(|p| p.port) else {
         return Ok(None);
     };
     let Some((pid, client, info)) =
-        find_orphan(port, secret, &paths.config_file, ORPHAN_PROBE).await
+        find_orphan(port, secrets, &paths.config_file, ORPHAN_PROBE).await
     else {
         return Ok(None);
     };

@@ -10,16 +10,17 @@
 use std::sync::Mutex;
 
 use crate::checks::client::Client;
+use crate::settings::secret::Secrets;
 
-/// Keyed by port and password: another store, or a new secret, never reuses it.
-static KEPT: Mutex<Option<(u16, String, Client)>> = Mutex::new(None);
+/// Keyed by port and passwords: another store, or a new secret, never reuses it.
+static KEPT: Mutex<Option<(u16, Secrets, Client)>> = Mutex::new(None);
 
-/// The kept connection to `port` with `secret`, if there is one. It is taken out:
+/// The kept connection to `port` with `secrets`, if there is one. It is taken out:
 /// give it back with `keep` once it has answered.
-pub fn take(port: u16, secret: &str) -> Option<Client> {
+pub fn take(port: u16, secrets: &Secrets) -> Option<Client> {
     let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
     match kept.take() {
-        Some((p, s, client)) if p == port && s == secret => Some(client),
+        Some((p, s, client)) if p == port && s == *secrets => Some(client),
         other => {
             *kept = other;
             None
@@ -28,7 +29,13 @@ pub fn take(port: u16, secret: &str) -> Option<Client> {
 }
 
 /// Keeps `client` (a connection that just answered) for the next call.
-pub fn keep(port: u16, secret: &str, client: &Client) {
+pub fn keep(port: u16, secrets: &Secrets, client: &Client) {
     let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-    *kept = Some((port, secret.to_string(), client.clone()));
+    *kept = Some((port, secrets.clone(), client.clone()));
+}
+
+/// Drops the kept connection: it was logged in as a user that no longer may do
+/// what the addon does (the store was just given its two users).
+pub fn forget() {
+    *KEPT.lock().unwrap_or_else(|e| e.into_inner()) = None;
 }

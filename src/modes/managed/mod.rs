@@ -4,6 +4,7 @@
 
 mod adopt;
 pub(crate) mod connections;
+pub mod login;
 pub mod ownership;
 pub mod start;
 mod status;
@@ -35,8 +36,7 @@ use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
-use crate::settings::secret;
-use ownership::loopback;
+use crate::settings::secret::Secrets;
 
 /// How long an orphan probe may take: it only ever talks to loopback.
 const ORPHAN_PROBE: Duration = Duration::from_millis(500);
@@ -110,12 +110,12 @@ pub async fn restart_if_died(
 
 async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueStoreStatus> {
     let paths = paths.clone();
-    let secret = secret::load_or_create(&paths.secret_file)?;
+    let secrets = Secrets::load_or_create(&paths)?;
     let mut notices = Vec::new();
 
-    let mut running = adopt_from_pid_file(&paths, &secret, settings, &mut notices).await?;
+    let mut running = adopt_from_pid_file(&paths, &secrets, settings, &mut notices).await?;
     if running.is_none() {
-        running = adopt_orphan(settings, &paths, &secret, &mut notices).await?;
+        running = adopt_orphan(settings, &paths, &secrets, &mut notices).await?;
     }
     let mut running = match running {
         Some(r) => r,
@@ -127,7 +127,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
                 &paths,
                 &binary,
                 settings.port,
-                &secret,
+                &secrets,
                 settings.timeout,
                 last.as_ref(),
             )
@@ -144,10 +144,24 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
             }
         }
     };
-    notices.extend(settings.persist_store(running.record.port, &secret)?);
+    if !running.started {
+        // Started by an earlier version: one password for everything, until now.
+        let gave = login::give_two_users(&mut running.client, &secrets, &running.info)
+            .await
+            .map_err(|e| not_migrated(&running.record, &e))?;
+        if gave {
+            connections::forget();
+            notices.push(
+                "the store, started by an earlier version of claude-mem-store, had one password for \
+                 everything; its client password (the one in settings.json) now runs only what BullMQ needs"
+                    .to_string(),
+            );
+        }
+    }
+    notices.extend(settings.persist_store(running.record.port, &secrets.client)?);
     let health = match running.health.take() {
         Some(h) => *h,
-        None => checks(&mut running.client, running.record.port, &secret, settings)
+        None => checks(&mut running.client, running.record.port, &secrets, settings)
             .await
             .map_err(|e| unanswered(&running.record, &e))?,
     };
@@ -163,7 +177,7 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     let status = running_status(
         settings,
         &paths,
-        &secret,
+        &secrets,
         &running.record,
         &running.info,
         Some(health),
@@ -202,10 +216,10 @@ async fn choose_binary(
 pub(crate) async fn checks(
     client: &mut Client,
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     settings: &Settings,
 ) -> std::result::Result<health::Health, ClientError> {
-    let endpoint = loopback(port, secret);
+    let endpoint = login::admin_endpoint(port, secrets);
     let target = Target {
         endpoint: &endpoint,
         ca_pem: None,
@@ -219,14 +233,14 @@ pub(crate) async fn checks(
 /// connecting, so nothing is sent to a server that refuses our password.
 pub(crate) async fn connect_and_check(
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     settings: &Settings,
 ) -> std::result::Result<(Client, health::Health), ClientError> {
     let started = std::time::Instant::now();
-    if let Some(mut client) = connections::take(port, secret) {
-        match checks(&mut client, port, secret, settings).await {
+    if let Some(mut client) = connections::take(port, secrets) {
+        match checks(&mut client, port, secrets, settings).await {
             Ok(health) => {
-                connections::keep(port, secret, &client);
+                connections::keep(port, secrets, &client);
                 return Ok((client, health));
             }
             // Hung, not gone: a new connection would only wait as long again.
@@ -236,31 +250,29 @@ pub(crate) async fn connect_and_check(
         }
     }
     let left = |settings: &Settings| settings.timeout.saturating_sub(started.elapsed());
-    let mut client = Client::connect(&loopback(port, secret), left(settings)).await?;
+    let mut client = login::connect(port, secrets, left(settings)).await?;
     let settings = Settings {
         timeout: left(settings),
         ..settings.clone()
     };
-    let health = checks(&mut client, port, secret, &settings).await?;
-    connections::keep(port, secret, &client);
+    let health = checks(&mut client, port, secrets, &settings).await?;
+    connections::keep(port, secrets, &client);
     Ok((client, health))
 }
 
 /// How many clients other than ours use our store on `port` (see `checks::clients`);
 /// `None` when it cannot be asked (then nobody can be shown to use it).
-pub(crate) async fn other_clients(port: u16, secret: &str, timeout: Duration) -> Option<u32> {
-    if let Some(mut client) = connections::take(port, secret) {
+pub(crate) async fn other_clients(port: u16, secrets: &Secrets, timeout: Duration) -> Option<u32> {
+    if let Some(mut client) = connections::take(port, secrets) {
         client.set_timeout(timeout);
         if let Ok(others) = clients::count_others(&mut client, &[]).await {
-            connections::keep(port, secret, &client);
+            connections::keep(port, secrets, &client);
             return others;
         }
     }
-    let mut client = Client::connect(&loopback(port, secret), timeout)
-        .await
-        .ok()?;
+    let mut client = login::connect(port, secrets, timeout).await.ok()?;
     let others = clients::count_others(&mut client, &[]).await.ok().flatten();
-    connections::keep(port, secret, &client);
+    connections::keep(port, secrets, &client);
     others
 }
 
@@ -271,6 +283,21 @@ fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {
             "the store (pid {}) on port {} did not answer: {e}. It may be stopped (kill -CONT {}) or overloaded; \
              stopQueueStore() (or `npx claude-mem-store down`) stops it.",
             record.pid, record.port, record.pid
+        ),
+    )
+}
+
+/// A store that has one password for everything but could not be given its two
+/// users: most likely its admin password was refused (redis/admin-secret changed
+/// while it ran), so the client password, now restricted, cannot do it either.
+fn not_migrated(record: &PidRecord, e: &ClientError) -> StoreError {
+    StoreError::new(
+        ErrorCode::NotOwned,
+        format!(
+            "the store (pid {}) on port {} refused the addon's admin password, and its client password \
+             could not set up the admin user ({e}). Run `npx claude-mem-store down --force` and start it \
+             again: the new server reads both passwords from its config file.",
+            record.pid, record.port
         ),
     )
 }

@@ -5,12 +5,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::checks::client::{Client, ClientError, Endpoint};
+use super::login;
+use crate::checks::client::{Client, ClientError};
 use crate::checks::health::Health;
 use crate::checks::server_info::{ServerInfo, parse_info};
 use crate::server::pidfile::PidRecord;
 use crate::server::process;
 use crate::settings::Settings;
+use crate::settings::secret::Secrets;
 
 pub enum Verdict {
     /// Ours and answering; the connection is kept for the health checks.
@@ -32,42 +34,35 @@ pub enum Verdict {
     Foreign(String),
 }
 
-pub fn loopback(port: u16, secret: &str) -> Endpoint {
-    Endpoint {
-        host: "127.0.0.1".into(),
-        port,
-        username: None,
-        password: Some(secret.to_string()),
-        db: 0,
-        tls: false,
-    }
-}
-
-/// Connects and reads `INFO` (the full default sections: server, persistence, …),
-/// for callers that need `loading` as well as who the server is.
+/// Connects (as the admin user, `login`) and reads `INFO` (the full default
+/// sections: server, persistence, …), for callers that need `loading` as well as
+/// who the server is.
 pub async fn connect_and_info(
-    endpoint: &Endpoint,
+    port: u16,
+    secrets: &Secrets,
     timeout: Duration,
 ) -> Result<(Client, ServerInfo), ClientError> {
-    connect_and_info_of(endpoint, timeout, None).await
+    connect_and_info_of(port, secrets, timeout, None).await
 }
 
 /// Connects and reads only `INFO server`: pid, run_id, config file, binary and
 /// version are all there, at a fraction of the full reply's size. Enough to tell
 /// whether a server is ours.
 async fn connect_and_server_info(
-    endpoint: &Endpoint,
+    port: u16,
+    secrets: &Secrets,
     timeout: Duration,
 ) -> Result<(Client, ServerInfo), ClientError> {
-    connect_and_info_of(endpoint, timeout, Some("server")).await
+    connect_and_info_of(port, secrets, timeout, Some("server")).await
 }
 
 async fn connect_and_info_of(
-    endpoint: &Endpoint,
+    port: u16,
+    secrets: &Secrets,
     timeout: Duration,
     section: Option<&str>,
 ) -> Result<(Client, ServerInfo), ClientError> {
-    let mut client = Client::connect(endpoint, timeout).await?;
+    let mut client = login::connect(port, secrets, timeout).await?;
     let mut cmd = redis::cmd("INFO");
     if let Some(section) = section {
         cmd.arg(section);
@@ -77,21 +72,25 @@ async fn connect_and_info_of(
     Ok((client, info))
 }
 
-pub async fn verify(record: &PidRecord, secret: &str, timeout: Duration) -> Verdict {
-    verify_as(record, secret, timeout, None).await
+pub async fn verify(record: &PidRecord, secrets: &Secrets, timeout: Duration) -> Verdict {
+    verify_as(record, secrets, timeout, None).await
 }
 
 /// `verify`, learning who answers from the full health probe rather than from a
 /// separate `INFO server` (its INFO carries the same pid and run_id): one round trip
 /// less for ensure and status, which need the probe anyway. An owned verdict then
 /// carries the health.
-pub async fn verify_and_check(record: &PidRecord, secret: &str, settings: &Settings) -> Verdict {
-    verify_as(record, secret, settings.timeout, Some(settings)).await
+pub async fn verify_and_check(
+    record: &PidRecord,
+    secrets: &Secrets,
+    settings: &Settings,
+) -> Verdict {
+    verify_as(record, secrets, settings.timeout, Some(settings)).await
 }
 
 async fn verify_as(
     record: &PidRecord,
-    secret: &str,
+    secrets: &Secrets,
     timeout: Duration,
     checks_with: Option<&Settings>,
 ) -> Verdict {
@@ -101,12 +100,11 @@ async fn verify_as(
     if process::start_token(record.pid).as_deref() != Some(record.start_token.as_str()) {
         return Verdict::Recycled;
     }
-    let endpoint = loopback(record.port, secret);
     let answered = match checks_with {
-        None => connect_and_server_info(&endpoint, timeout)
+        None => connect_and_server_info(record.port, secrets, timeout)
             .await
             .map(|(client, info)| (client, info, None)),
-        Some(settings) => super::connect_and_check(record.port, secret, settings)
+        Some(settings) => super::connect_and_check(record.port, secrets, settings)
             .await
             .map(|(client, health)| (client, health.info.clone(), Some(Box::new(health)))),
     };
@@ -145,13 +143,11 @@ async fn verify_as(
 /// our config file. Returns its pid, connection and info.
 pub async fn find_orphan(
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     config_file: &Path,
     timeout: Duration,
 ) -> Option<(u32, Client, ServerInfo)> {
-    let (client, info) = connect_and_server_info(&loopback(port, secret), timeout)
-        .await
-        .ok()?;
+    let (client, info) = connect_and_server_info(port, secrets, timeout).await.ok()?;
     let pid = info.process_id?;
     let same_config = same_file(Path::new(&info.config_file), config_file);
     (same_config && process::is_alive(pid)).then_some((pid, client, info))

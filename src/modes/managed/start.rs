@@ -9,7 +9,7 @@ use crate::checks::client::{Client, ClientError};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::files::write_replacing_volatile;
-use crate::modes::managed::ownership::{connect_and_info, loopback};
+use crate::modes::managed::ownership::connect_and_info;
 use crate::modes::status::PortMove;
 use crate::server::binary::ServerBinary;
 use crate::server::config::{ServerConfig, ipv6_loopback_available};
@@ -18,6 +18,7 @@ use crate::server::pidfile::{self, PidRecord};
 use crate::server::port::{self, PortHolder};
 use crate::server::process::{self, Signal};
 use crate::settings::paths::{StorePaths, local_date_today};
+use crate::settings::secret::Secrets;
 use crate::settings::{PortSetting, Source};
 
 /// Another program can grab a port between our check and the server's bind; we
@@ -38,7 +39,7 @@ pub async fn start(
     paths: &StorePaths,
     binary: &ServerBinary,
     port_setting: Option<PortSetting>,
-    secret: &str,
+    secrets: &Secrets,
     timeout: Duration,
     data_written_by: Option<&LastServer>,
 ) -> Result<Started> {
@@ -55,7 +56,9 @@ pub async fn start(
             port,
             ipv6,
             data_dir: &paths.server_data_dir,
-            password: secret,
+            secrets,
+            flavor: binary.flavor,
+            version: &binary.version,
         }
         .render()?;
         // Rewritten at every start, so it need not survive a machine crash: no fsync.
@@ -78,7 +81,7 @@ pub async fn start(
         if !record.start_token.is_empty() {
             pidfile::write(&paths.pid_file, &record)?;
         }
-        match wait_ready(pid, port, secret, deadline, &log_file, log_start).await {
+        match wait_ready(pid, port, secrets, deadline, &log_file, log_start).await {
             Ok((client, info)) => {
                 let record = PidRecord {
                     run_id: info.run_id.clone(),
@@ -227,12 +230,11 @@ enum Failure {
 async fn wait_ready(
     pid: u32,
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     deadline: Instant,
     log: &Path,
     log_start: u64,
 ) -> std::result::Result<(Client, ServerInfo), Failure> {
-    let endpoint = loopback(port, secret);
     let started = Instant::now();
     let mut pause = Duration::from_micros(250);
     loop {
@@ -250,7 +252,7 @@ async fn wait_ready(
             return Err(Failure::TimedOut(last_lines(&log_since(log, log_start))));
         }
         let attempt = (deadline - now).min(Duration::from_secs(1));
-        match connect_and_info(&endpoint, attempt).await {
+        match connect_and_info(port, secrets, attempt).await {
             Ok((mut client, info)) if info.process_id == Some(pid) && !info.loading => {
                 let pong: std::result::Result<String, _> = client.query(&redis::cmd("PING")).await;
                 match pong {

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use super::ownership::{Verdict, find_orphan, loopback, verify_and_check};
+use super::login::client_endpoint;
+use super::ownership::{Verdict, find_orphan, verify_and_check};
 use crate::checks::health;
 use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
@@ -13,7 +14,7 @@ use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
-use crate::settings::secret;
+use crate::settings::secret::Secrets;
 
 use super::{ORPHAN_PROBE, checks, unanswered};
 
@@ -26,7 +27,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
     };
     // Without a secret nothing of ours can answer; the pid file is still checked so
     // that a stale or foreign one is reported.
-    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let secrets = Secrets::load(&paths)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
         PidFile::Valid(record) => record,
         PidFile::Invalid(why) => {
@@ -37,8 +38,8 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         }
         PidFile::Absent => {
             let orphan = match settings.port {
-                Some(p) if !secret.is_empty() => {
-                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                Some(p) if !secrets.client.is_empty() => {
+                    find_orphan(p.port, &secrets, &paths.config_file, ORPHAN_PROBE).await
                 }
                 _ => None,
             };
@@ -58,17 +59,17 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
                 version: info.version.clone(),
                 log_file: None,
             };
-            let health = checks(&mut client, record.port, &secret, settings)
+            let health = checks(&mut client, record.port, &secrets, settings)
                 .await
                 .ok();
-            let mut status = running_status(settings, &paths, &secret, &record, &info, health);
+            let mut status = running_status(settings, &paths, &secrets, &record, &info, health);
             status.notices.push(format!(
                 "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
             ));
             return Ok(status);
         }
     };
-    match verify_and_check(&record, &secret, settings).await {
+    match verify_and_check(&record, &secrets, settings).await {
         Verdict::Owned {
             mut client,
             info,
@@ -76,14 +77,14 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         } => {
             let health = match health {
                 Some(h) => *h,
-                None => checks(&mut client, record.port, &secret, settings)
+                None => checks(&mut client, record.port, &secrets, settings)
                     .await
                     .map_err(|e| unanswered(&record, &e))?,
             };
             Ok(running_status(
                 settings,
                 &paths,
-                &secret,
+                &secrets,
                 &record,
                 &info,
                 Some(health),
@@ -120,12 +121,12 @@ pub(super) fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueSt
 pub(super) fn running_status(
     settings: &Settings,
     paths: &StorePaths,
-    secret: &str,
+    secrets: &Secrets,
     record: &PidRecord,
     info: &ServerInfo,
     health: Option<health::Health>,
 ) -> QueueStoreStatus {
-    let endpoint = loopback(record.port, secret);
+    let endpoint = client_endpoint(record.port, &secrets.client);
     let (url, redacted) = endpoint_urls(&endpoint);
     let (checks, persistence, policy, clients) = match health {
         Some(h) => (h.checks, h.persistence, h.policy, h.other_clients),

@@ -17,7 +17,7 @@ use crate::modes::status::StopResult;
 use crate::server::pidfile::{self, PidFile};
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
-use crate::settings::secret;
+use crate::settings::secret::Secrets;
 
 use super::{ORPHAN_PROBE, connections, lock_wait};
 
@@ -54,7 +54,7 @@ pub async fn stop_locked(
     force: bool,
 ) -> Result<StopResult> {
     let nothing = StopResult::nothing;
-    let secret = secret::load(&paths.secret_file)?.unwrap_or_default();
+    let secrets = Secrets::load(paths)?.unwrap_or_default();
     let record = match pidfile::read(&paths.pid_file)? {
         PidFile::Valid(record) => record,
         PidFile::Invalid(why) => {
@@ -69,8 +69,8 @@ pub async fn stop_locked(
         }
         PidFile::Absent => {
             let orphan = match settings.port {
-                Some(p) if !secret.is_empty() => {
-                    find_orphan(p.port, &secret, &paths.config_file, ORPHAN_PROBE).await
+                Some(p) if !secrets.client.is_empty() => {
+                    find_orphan(p.port, &secrets, &paths.config_file, ORPHAN_PROBE).await
                 }
                 _ => None,
             };
@@ -78,7 +78,7 @@ pub async fn stop_locked(
                 return Ok(nothing("the managed store is not running".into()));
             };
             let port = settings.port.map_or(0, |p| p.port);
-            if let Some(in_use) = in_use_by_others(&mut client, pid, port, &secret, force).await {
+            if let Some(in_use) = in_use_by_others(&mut client, pid, port, &secrets, force).await {
                 return Ok(in_use);
             }
             let method = stop_process(pid, Some(&mut client), settings.timeout).await?;
@@ -97,7 +97,7 @@ pub async fn stop_locked(
     let pid = record.pid;
     let mut client = match verify(
         &record,
-        &secret,
+        &secrets,
         settings.timeout.min(Duration::from_secs(2)),
     )
     .await
@@ -126,7 +126,7 @@ pub async fn stop_locked(
         }
     };
     if let Some(client) = client.as_deref_mut()
-        && let Some(in_use) = in_use_by_others(client, pid, record.port, &secret, force).await
+        && let Some(in_use) = in_use_by_others(client, pid, record.port, &secrets, force).await
     {
         return Ok(in_use);
     }
@@ -152,14 +152,14 @@ async fn in_use_by_others(
     client: &mut Client,
     pid: u32,
     port: u16,
-    secret: &str,
+    secrets: &Secrets,
     force: bool,
 ) -> Option<StopResult> {
     if force {
         return None;
     }
     let mut ours = Vec::new();
-    let kept = connections::take(port, secret);
+    let kept = connections::take(port, secrets);
     if let Some(mut kept) = kept.clone()
         && let Ok(id) = clients::own_id(&mut kept).await
     {
@@ -168,7 +168,7 @@ async fn in_use_by_others(
     match clients::count_others(client, &ours).await {
         Ok(Some(others)) if others > 0 => {
             if let Some(kept) = &kept {
-                connections::keep(port, secret, kept);
+                connections::keep(port, secrets, kept);
             }
             Some(StopResult::in_use(
                 Some(pid),
