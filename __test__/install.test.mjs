@@ -481,7 +481,9 @@ async function populatedStore(t) {
   const status = await addon.ensureQueueStoreStarted({ dataDir })
   const client = clientFor(t, status)
   await client.set('kept-key', 'kept-value')
-  client.disconnect()
+  // QUIT, not disconnect(): once the server has answered it, it no longer counts the
+  // connection as a user of the store, and the uninstall below is not refused for it.
+  await client.quit()
   return { dataDir, status }
 }
 

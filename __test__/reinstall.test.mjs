@@ -17,14 +17,15 @@ import path from 'node:path'
 import { FLAVORS, ROOT, Redis, isAlive, stopStoreAfter, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 const server = FLAVORS.find((f) => f.bin)
-const nodeFile = fs.readdirSync(ROOT).find((f) => /^claude-mem-store\..+\.node$/.test(f))
-const missing = !process.env.CI && ((!server && 'no valkey-server / redis-server installed') || (!nodeFile && 'the addon is not built (npm run build)'))
+// Every built addon (a cross build leaves others beside this machine's); the loader picks its own.
+const nodeFiles = fs.readdirSync(ROOT).filter((f) => /^claude-mem-store\..+\.node$/.test(f))
+const missing = !process.env.CI && ((!server && 'no valkey-server / redis-server installed') || (!nodeFiles.length && 'the addon is not built (npm run build)'))
 
 /** A copy of this package in `<home>/plugins/<name>/node_modules/claude-mem-store`, with a server binary of its own. */
 function installPlugin(home, name) {
   const pkg = path.join(home, 'plugins', name, 'node_modules', 'claude-mem-store')
   fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true })
-  for (const f of ['index.js', 'package.json', 'cli.js', nodeFile]) fs.copyFileSync(path.join(ROOT, f), path.join(pkg, f))
+  for (const f of ['index.js', 'package.json', 'cli.js', ...nodeFiles]) fs.copyFileSync(path.join(ROOT, f), path.join(pkg, f))
   fs.cpSync(path.join(ROOT, 'cli'), path.join(pkg, 'cli'), { recursive: true })
   const binary = path.join(pkg, 'bin', path.basename(server.bin))
   fs.copyFileSync(server.bin, binary)

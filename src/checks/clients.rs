@@ -3,6 +3,10 @@
 //! a process that dies takes its connections with it — unlike a file of users.
 //! Every other connection counts: claude-mem's BullMQ queues and workers, and
 //! another claude-mem process's kept connection to the addon (it uses the store).
+//! A connection already on its way out does not: one that sent `QUIT` is listed
+//! with flag `c` (close after reply) or `A` (close as soon as possible) until the
+//! server's next event-loop pass frees it, and a stop right after a client's
+//! `quit()` must not be refused for it.
 
 use crate::checks::client::{Client, ClientResult, value_text};
 
@@ -36,9 +40,8 @@ pub async fn count_others(client: &mut Client, also_ours: &[i64]) -> ClientResul
             .get(1)
             .and_then(|v| value_text(v).ok())
             .unwrap_or_default();
-        let listed_ours = also_ours
-            .iter()
-            .filter(|id| ids_in_list(&list).any(|listed| listed == id.to_string()))
+        let listed_ours = staying(&list)
+            .filter(|listed| also_ours.iter().any(|id| id.to_string() == listed.id))
             .count() as u32;
         n.saturating_sub(listed_ours)
     }))
@@ -49,14 +52,31 @@ pub async fn own_id(client: &mut Client) -> ClientResult<i64> {
     client.query(redis::cmd("CLIENT").arg("ID")).await
 }
 
-fn ids_in_list(list: &str) -> impl Iterator<Item = &str> {
-    list.lines()
-        .filter_map(|line| line.split(' ').find_map(|field| field.strip_prefix("id=")))
+/// One line of `CLIENT LIST`: `id=7 addr=… flags=N … cmd=…`.
+struct Listed<'a> {
+    id: &'a str,
+    flags: &'a str,
 }
 
-/// `CLIENT LIST` has one line per connection, `id=7 addr=… name=… …`.
+/// The connections `CLIENT LIST` names that are not closing (see the module doc).
+fn staying(list: &str) -> impl Iterator<Item = Listed<'_>> {
+    list.lines()
+        .filter_map(|line| {
+            let field = |name: &str| {
+                line.split(' ')
+                    .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+            };
+            Some(Listed {
+                id: field("id")?,
+                flags: field("flags").unwrap_or(""),
+            })
+        })
+        .filter(|c| !c.flags.contains(['A', 'c']))
+}
+
+/// `CLIENT LIST` has one line per connection; every staying one but ours counts.
 fn others_in_list(list: &str, own_id: &str) -> u32 {
-    ids_in_list(list).filter(|id| *id != own_id).count() as u32
+    staying(list).filter(|c| c.id != own_id).count() as u32
 }
 
 #[cfg(test)]
@@ -75,6 +95,16 @@ mod tests {
             redis::Value::BulkString(list.lines().next().unwrap().into()),
         ];
         assert_eq!(evaluate(&alone), Some(0));
+    }
+
+    #[test]
+    fn a_connection_closing_after_quit_is_not_a_user() {
+        let list = "id=3 addr=127.0.0.1:5000 fd=8 name= age=1 flags=N cmd=client|list\n\
+                    id=4 addr=127.0.0.1:5001 fd=9 name= age=9 flags=c cmd=quit\n\
+                    id=5 addr=127.0.0.1:5002 fd=10 name= age=9 flags=A cmd=quit\n\
+                    id=6 addr=127.0.0.1:5003 fd=11 name= age=9 flags=b cmd=bzpopmin\n";
+        let replies = [redis::Value::Int(3), redis::Value::BulkString(list.into())];
+        assert_eq!(evaluate(&replies), Some(1));
     }
 
     #[test]
