@@ -256,8 +256,8 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   // the addon's own user (redis/admin-secret) everything.
   const admin = fs.readFileSync(path.join(dataDir, 'redis', 'admin-secret'), 'utf8').trim()
   const [clientUser, adminUser, ...rest] = fs.readFileSync(authConf, 'utf8').split('\n')
-  assert.match(clientUser, new RegExp(`^user default on >${secret} ~\\* &\\* -@all \\+auth .*\\+evalsha .*\\+bzpopmin `))
-  assert.doesNotMatch(clientUser, /\+config|\+flushall|\+restore|\+@all/)
+  assert.match(clientUser, new RegExp(`^user default on >${secret} ~\\* &\\* -@all \\+ping .*\\+evalsha .*\\+bzpopmin `))
+  assert.doesNotMatch(clientUser, /\+config|\+flushall|\+restore|\+keys |\+@all/)
   assert.equal(adminUser, `user claude-mem-store on >${admin} ~* &* +@all`)
   assert.deepEqual(rest, [''])
   for (const c of docker.calls()) assert.ok(!c.join(' ').includes(admin), `admin password in argv: ${c[0]}`)
