@@ -345,7 +345,7 @@ mod tests {
             "exec docker-entrypoint.sh valkey-server /data/claude-mem-auth.conf --port 6379 --dir /data \
              --appendonly yes --appendfsync everysec --save 60 1 --maxmemory-policy noeviction"
         ));
-        assert!(s.contains("printf 'user default on >%s ~* &* -@all +auth"));
+        assert!(s.contains("printf 'user default on >%s ~* &* -@all +ping +client|setname"));
         assert!(s.contains(
             "\\nuser claude-mem-store on >%s ~* &* +@all\\n' \"$CLAUDE_MEM_VALKEY_PASSWORD\" \"$CLAUDE_MEM_VALKEY_ADMIN_PASSWORD\" > /data/claude-mem-auth.conf"
         ));
