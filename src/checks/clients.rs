@@ -21,12 +21,7 @@ pub fn add_commands(pipe: &mut redis::Pipeline) {
 /// The number of connected clients other than the one that sent the commands;
 /// `None` when the server refused either (e.g. a user without `CLIENT LIST`).
 pub fn evaluate(replies: &[redis::Value]) -> Option<u32> {
-    let own_id = match replies.first()? {
-        redis::Value::Int(id) => id.to_string(),
-        other => value_text(other).ok()?,
-    };
-    let list = value_text(replies.get(1)?).ok()?;
-    Some(others_in_list(&list, &own_id))
+    others_except(replies, &[])
 }
 
 /// Asks the server now, on `client`'s connection; `also_ours` are the ids of other
@@ -35,16 +30,23 @@ pub async fn count_others(client: &mut Client, also_ours: &[i64]) -> ClientResul
     let mut pipe = redis::pipe();
     add_commands(&mut pipe);
     let replies = client.pipeline(&pipe).await?;
-    Ok(evaluate(&replies).map(|n| {
-        let list = replies
-            .get(1)
-            .and_then(|v| value_text(v).ok())
-            .unwrap_or_default();
-        let listed_ours = staying(&list)
-            .filter(|listed| also_ours.iter().any(|id| id.to_string() == listed.id))
-            .count() as u32;
-        n.saturating_sub(listed_ours)
-    }))
+    Ok(others_except(&replies, also_ours))
+}
+
+/// The staying connections in the `CLIENT LIST` reply, less the asking one (the
+/// `CLIENT ID` reply) and `also_ours`.
+fn others_except(replies: &[redis::Value], also_ours: &[i64]) -> Option<u32> {
+    let own_id = match replies.first()? {
+        redis::Value::Int(id) => id.to_string(),
+        other => value_text(other).ok()?,
+    };
+    let list = value_text(replies.get(1)?).ok()?;
+    let ours: Vec<String> = also_ours.iter().map(i64::to_string).collect();
+    Some(
+        staying(&list)
+            .filter(|c| c.id != own_id && !ours.iter().any(|id| id == c.id))
+            .count() as u32,
+    )
 }
 
 /// The id of `client`'s own connection.
@@ -74,11 +76,6 @@ fn staying(list: &str) -> impl Iterator<Item = Listed<'_>> {
         .filter(|c| !c.flags.contains(['A', 'c']))
 }
 
-/// `CLIENT LIST` has one line per connection; every staying one but ours counts.
-fn others_in_list(list: &str, own_id: &str) -> u32 {
-    staying(list).filter(|c| c.id != own_id).count() as u32
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +102,15 @@ mod tests {
                     id=6 addr=127.0.0.1:5003 fd=11 name= age=9 flags=b cmd=bzpopmin\n";
         let replies = [redis::Value::Int(3), redis::Value::BulkString(list.into())];
         assert_eq!(evaluate(&replies), Some(1));
+    }
+
+    #[test]
+    fn this_process_s_other_connections_are_not_users() {
+        let list =
+            "id=3 flags=N cmd=client|list\nid=4 flags=N cmd=get\nid=5 flags=b cmd=bzpopmin\n";
+        let replies = [redis::Value::Int(3), redis::Value::BulkString(list.into())];
+        assert_eq!(others_except(&replies, &[4]), Some(1));
+        assert_eq!(others_except(&replies, &[4, 5, 9]), Some(0));
     }
 
     #[test]
