@@ -91,6 +91,23 @@ for (const { newer, older } of pairs) {
     assert.ok(!err.message.includes('Ready to accept'), 'only this start\'s log lines')
     assert.deepEqual(digest(s.paths.data), before, 'not one byte of the data changed')
 
+    // Without the record of the last server (an older addon's data dir, a copied one),
+    // the data's own header says who wrote it, and the older server is never started.
+    const record = path.join(s.paths.data, 'claude-mem-server.json')
+    fs.renameSync(record, `${record}.aside`)
+    const withoutRecord = digest(s.paths.data)
+    const logs = path.dirname(s.paths.logFile)
+    const logSizes = () => fs.readdirSync(logs).map((f) => [f, fs.statSync(path.join(logs, f)).size])
+    const logsBefore = logSizes()
+    const err2 = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: byId(older).bin }), 'E_DATA_INCOMPATIBLE')
+    const header = { 'valkey-9.1': /it was written by Valkey 9 \(VALKEY080 \(RDB 80\)\)/, 'redis-8.6': /it was written by a Redis newer than 8\.2 \(REDIS0013 \(RDB 13\)\)/ }[newer]
+    assert.match(err2.message, header)
+    assert.match(err2.message, /It was not started: .*appendonlydir/)
+    assert.match(err2.message, /Do not run redis-check-aof --fix/)
+    assert.deepEqual(digest(s.paths.data), withoutRecord, 'not one byte of the data changed')
+    assert.deepEqual(logSizes(), logsBefore, 'no server was started: no log grew')
+    fs.renameSync(`${record}.aside`, record)
+
     // Without a binary option the store goes back to the server that last ran it.
     const back = await addon.ensureQueueStoreStarted({ dataDir })
     track(back.pid)

@@ -76,7 +76,12 @@ fn is_file(p: &Path) -> bool {
 /// it may also be a damaged file, which only the record can tell apart.
 pub fn unreadable_data(log: &str) -> Option<(bool, String)> {
     const CERTAIN: [&str; 2] = ["Can't handle RDB format version", "Unrecognized RDB"];
-    const AMBIGUOUS: [&str; 1] = ["Bad file format reading the append only file"];
+    const AMBIGUOUS: [&str; 2] = [
+        "Bad file format reading the append only file",
+        // An RDB whose magic the server does not know (Redis, Redict and Valkey < 9
+        // given Valkey 9's `VALKEY080` dump.rdb), or a damaged one.
+        "Wrong signature trying to load DB from file",
+    ];
     let line = |needle: &str| {
         log.lines()
             .find(|l| l.contains(needle))
@@ -101,6 +106,11 @@ mod tests {
         assert!(line.contains("appendonly.aof.2.base.rdb"));
         let rdb = "1:M 01 Jan 2026 00:00:00.000 # Can't handle RDB format version 80";
         assert!(unreadable_data(rdb).unwrap().0);
+        let magic = "7:M 06 Dec 2026 04:00:00.000 # Wrong signature trying to load DB from file";
+        assert!(
+            !unreadable_data(magic).unwrap().0,
+            "ambiguous: maybe a damaged file"
+        );
         assert_eq!(unreadable_data("Ready to accept connections"), None);
     }
 

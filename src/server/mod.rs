@@ -13,6 +13,7 @@ pub mod binary;
 pub mod binary_cache;
 pub mod bundled;
 pub mod config;
+pub mod data_format;
 pub mod flavor;
 pub mod last_server;
 pub mod pidfile;

@@ -9,6 +9,7 @@ pub mod ownership;
 pub mod start;
 mod status;
 pub mod stop;
+mod unreadable_data;
 pub mod watch;
 
 use adopt::{adopt_from_pid_file, adopt_orphan};

@@ -10,10 +10,11 @@ use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::files::write_replacing_volatile;
 use crate::modes::managed::ownership::connect_and_info;
+use crate::modes::managed::unreadable_data;
 use crate::modes::status::PortMove;
 use crate::server::binary::ServerBinary;
 use crate::server::config::{ServerConfig, ipv6_loopback_available};
-use crate::server::last_server::{self, LastServer};
+use crate::server::last_server::LastServer;
 use crate::server::pidfile::{self, PidRecord};
 use crate::server::port::{self, PortHolder};
 use crate::server::process::{self, Signal};
@@ -43,6 +44,7 @@ pub async fn start(
     timeout: Duration,
     data_written_by: Option<&LastServer>,
 ) -> Result<Started> {
+    unreadable_data::check_before_start(paths, binary, data_written_by)?;
     let deadline = Instant::now() + timeout;
     let mut avoid: Vec<u16> = Vec::new();
     let mut port_moved: Option<PortMove> = None;
@@ -117,7 +119,9 @@ pub async fn start(
                         return Err(port_in_use(port, port_setting, &port::port_holder(port)));
                     }
                     Failure::Exited(tail) => {
-                        if let Some(e) = data_incompatible(paths, binary, data_written_by, &tail) {
+                        if let Some(e) =
+                            unreadable_data::explain_exit(paths, binary, data_written_by, &tail)
+                        {
                             return Err(e);
                         }
                         return Err(StoreError::new(
@@ -320,53 +324,6 @@ fn last_lines(text: &str) -> String {
         return "(no log written)".into();
     }
     lines[lines.len().saturating_sub(15)..].join("\n")
-}
-
-/// The server exited because it cannot read the store's data: written by a newer
-/// server or another fork (it says so for an unknown RDB version; for a "bad file
-/// format" only the record of the last server can tell that from a damaged file).
-/// The server's own advice, `redis-check-aof --fix`, would destroy the data, so the
-/// message says what to run instead.
-fn data_incompatible(
-    paths: &StorePaths,
-    binary: &ServerBinary,
-    written_by: Option<&LastServer>,
-    tail: &str,
-) -> Option<StoreError> {
-    let (certain, said) = last_server::unreadable_data(tail)?;
-    let other = written_by.filter(|w| !w.is_same_server(binary));
-    if !certain && other.is_none() {
-        return None;
-    }
-    let (who, next) = match other {
-        Some(w) => (
-            format!("was last run by {}", w.describe()),
-            format!(
-                "Start it with that server again: ensureQueueStoreStarted({{ binary: '{}' }}) or \
-                 `npx claude-mem-store up --binary {}` (install {} {} again if it is gone).",
-                w.binary.display(),
-                w.binary.display(),
-                w.flavor.as_str(),
-                w.version
-            ),
-        ),
-        None => (
-            "was written by a newer server, or by another kind of server".to_string(),
-            "Start it with the server that wrote it (pass it as the binary option).".to_string(),
-        ),
-    };
-    Some(StoreError::new(
-        ErrorCode::DataIncompatible,
-        format!(
-            "{} {} ({}) cannot read this store's data in {}: it {who}, whose data format it does not know. \
-             The data was not changed. {next} Do not run redis-check-aof --fix on it: that would cut the \
-             data it cannot read. The server said: {said}",
-            binary.flavor.as_str(),
-            binary.version,
-            binary.path.display(),
-            paths.server_data_dir.display()
-        ),
-    ))
 }
 
 #[cfg(test)]
