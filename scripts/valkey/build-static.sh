@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the valkey-server that the npm platform packages bundle: fully static
-# (Linux, musl) with jemalloc, no TLS, no systemd, compiled with zig cc from the
-# source pinned in scripts/valkey/source.json (Debian's orig tarball, sha256-checked;
-# Valkey 8.1.1 from trixie, whose pool keeps it for trixie's lifetime), with Debian's
-# security fixes applied: the patches in scripts/valkey/patches/ (from trixie-security's
-# 8.1.1+dfsg1-3+deb13u2, vendored; see patches/README), in the order of patches/series.
+# (Linux, musl; the Lua engine found through a dlopen/dlsym wrap, scripts/valkey/static-dl.c)
+# with jemalloc, no TLS, no RDMA, no systemd, Lua built in, compiled with
+# zig cc from the source pinned in scripts/valkey/source.json (Debian's orig tarball,
+# sha256-checked: Valkey 9.1.2 from sid, valkey_9.1.2.orig.tar.gz, upstream's archive of
+# its 9.1.2 commit), with the patches in scripts/valkey/patches/ applied in the order of
+# patches/series. For 9.1.2-1 that list is empty: Debian's debian/patches for it are
+# packaging only and every security fix is upstream's own (see patches/README).
 #
 #   scripts/valkey/build-static.sh [options] [platform...]
 #
@@ -149,8 +151,8 @@ build_one() {
   local src="$work/$TOPDIR"
   [ -f "$src/src/version.h" ] || die "unexpected tarball layout (no $TOPDIR/src/version.h)"
   grep -q "VALKEY_VERSION \"$VERSION\"" "$src/src/version.h" || die "tarball is not valkey $VERSION"
-  # Debian's security fixes: exactly as vendored (-F0: no fuzz; -N: one already applied is
-  # an error too), in series order; any failure stops the build.
+  # Patches from Debian, if any: exactly as vendored (-F0: no fuzz; -N: one already applied
+  # is an error too), in series order; any failure stops the build. (None for 9.1.2-1.)
   command -v patch >/dev/null || die "'patch' is missing (apt-get install patch)"
   local p n=0
   for p in $(patch_list); do
@@ -158,7 +160,11 @@ build_one() {
       || { cat "$work/patch.log" >&2; die "$plat: patches/$p does not apply to $SRC_FILE"; }
     n=$((n + 1))
   done
-  log "$plat: applied $n patches from $PATCHES_DEB (scripts/valkey/patches/series)"
+  if [ "$n" = 0 ]; then
+    log "$plat: no patches to apply (scripts/valkey/patches/series is empty; see patches/README for $PATCHES_DEB)"
+  else
+    log "$plat: applied $n patches from $PATCHES_DEB (scripts/valkey/patches/series)"
+  fi
 
   # zig wrappers: one target, baseline CPU (never the build machine's). (-fno-sanitize=undefined
   # below: zig cc turns UBSan traps on in any compile without -O, such as configure's tests.)
@@ -177,6 +183,8 @@ build_one() {
   chmod +x "$work/bin/"*
 
   local opt="-O3 -flto -fno-omit-frame-pointer"   # what the Makefile makes of its default -O3
+  # Strip at link time (zig's linker, -s): the same bytes wherever the pinned zig runs.
+  local server_ldflags="-s"
   if [ "$s" = Darwin ]; then
     # zig's Mach-O linker is not LLD: no LTO. And zig's macOS libc headers have no
     # <sys/syscall.h>, which jemalloc includes for SYS_* numbers it uses only on Linux
@@ -184,11 +192,28 @@ build_one() {
     # (in the compiler wrapper, as jemalloc's `cc -MM` dependency step gets no CFLAGS).
     opt="-O3 -fno-omit-frame-pointer"
     mkdir -p "$work/include/sys"; : > "$work/include/sys/syscall.h"
-    printf '#!/bin/sh\nexec "%s" cc -target %s -mcpu=baseline -idirafter "%s" "$@"\n' "$ZIG" "$zt" "$work/include" > "$work/bin/cc"
+    # Valkey 9 links its Lua engine in statically (BUILD_LUA's default) but finds it with
+    # dlopen(NULL)+dlsym("ValkeyModule_OnLoad_lua"). zig's Mach-O linker rejects
+    # -Wl,-export_dynamic, which the Makefile adds on Darwin so that the force-loaded engine
+    # (reached only through dlsym) survives; and at -O3 zig dead-strips it. The wrapper turns
+    # it into -Wl,--no-gc-sections: as Apple's ld without -dead_strip, every global stays,
+    # exported (verify checks the export trie for ValkeyModule_OnLoad_lua).
+    printf '#!/bin/sh\nfor a; do shift; if [ "$a" = -Wl,-export_dynamic ]; then set -- "$@" -Wl,--no-gc-sections; else set -- "$@" "$a"; fi; done\nexec "%s" cc -target %s -mcpu=baseline -idirafter "%s" "$@"\n' "$ZIG" "$zt" "$work/include" > "$work/bin/cc"
+  else
+    # A static musl binary has no dynamic loader: musl's dlopen() says "Dynamic loading not
+    # supported" and Valkey 9 panics at startup ("Lua engine initialization failed") when it
+    # looks its static Lua engine up with dlopen(NULL)+dlsym(). static-dl.c answers those
+    # two from a table (see the file).
+    server_ldflags="-s $work/static-dl.o -Wl,--wrap=dlopen,--wrap=dlsym,--wrap=dlclose"
   fi
   local cflags="-fno-sanitize=undefined -ffile-prefix-map=$src=/usr/src/valkey-$VERSION -ffile-prefix-map=$ZIG_LIB=/usr/lib/zig -ffile-prefix-map=$work=/build"
-  # Strip at link time (zig's linker, -s): the same bytes wherever the pinned zig runs.
-  local server_ldflags="-s"
+  # Valkey 9.1 reads its monotonic clock from the processor by default. On x86-64 Linux it
+  # first calibrates the TSC against CLOCK_MONOTONIC with three 10 ms sleeps (monotonic.c),
+  # which put 30 ms into every start (~35 ms to the first PONG instead of ~5). Upstream's
+  # switch NO_PROCESSOR_CLOCK keeps clock_gettime (vDSO), the clock Valkey 8 used by default.
+  # (aarch64 reads the counter's frequency from a register: no calibration, left as is.)
+  local server_cflags=""
+  [ "$plat" = linux-x64 ] && server_cflags="-DNO_PROCESSOR_CLOCK"
   local jeopts="--host=$host --with-lg-page=$lgpage --with-lg-hugepage=21"
   [ "$m" = x86_64 ] && jeopts="$jeopts --with-lg-vaddr=48"
 
@@ -206,11 +231,17 @@ build_one() {
     # command line, jemalloc was compiled with no -O at all (zig cc's default: -O0), which
     # made Valkey 9.1.2's static build 2.3x slower than Debian's under BullMQ.
     export CFLAGS="$cflags" LDFLAGS="$ldflags"
+    if [ "$s" = Linux ]; then
+      echo "+ $CC -O2 $cflags -Wall -Werror -c static-dl.c"
+      # shellcheck disable=SC2086  # (cflags: several flags)
+      nice -n "$NICE" "$CC" -O2 $cflags -Wall -Werror -c "$HERE/static-dl.c" -o "$work/static-dl.o"
+    fi
+    # (Lua: BUILD_LUA unset = built in, as src/modules/lua/libvalkeylua.a linked whole.)
     nice -n "$NICE" make -j"$JOBS" valkey-server V=1 \
       CC="$CC" AR="$AR" RANLIB="$RANLIB" PKG_CONFIG=false \
       uname_S="$s" uname_M="$m" \
-      MALLOC=jemalloc BUILD_TLS=no USE_SYSTEMD=no BUILD_RDMA=no \
-      OPTIMIZATION="$opt" DEBUG="" SERVER_LDFLAGS="$server_ldflags" \
+      MALLOC=jemalloc BUILD_TLS=no USE_SYSTEMD=no BUILD_RDMA=no USE_LIBBACKTRACE=no \
+      OPTIMIZATION="$opt" DEBUG="" SERVER_CFLAGS="$server_cflags" SERVER_LDFLAGS="$server_ldflags" \
       JEMALLOC_CONFIGURE_OPTS="$jeopts"
   ) > "$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; die "$plat: build failed (full log: $work/build.log)"; }
   check_optimized "$plat" "$work"
@@ -245,7 +276,12 @@ m = json.load(open(manifest))
 parts = [f"Third-party components linked into valkey-server {m['version']} ({plat}).\n"
          f"Valkey itself: see LICENSE (BSD-3-Clause). Source: {m['file']} (sha256 {m['sha256']}).\n"]
 if m.get("patches"):
-    parts[0] += f"With Debian's security patches from valkey {m['patches']['debian']} applied (scripts/valkey/patches).\n"
+    series = os.path.join(os.path.dirname(manifest), "patches", "series")
+    applied = [l.split("#")[0].strip() for l in open(series)] if os.path.exists(series) else []
+    if any(applied):
+        parts[0] += f"With Debian's security patches from valkey {m['patches']['debian']} applied (scripts/valkey/patches).\n"
+    else:
+        parts[0] += f"As Debian's valkey {m['patches']['debian']} source, with none of its patches applied (they are packaging only; scripts/valkey/patches/README).\n"
 def header(text):
     for mm in re.finditer(r'/\*.*?\*/', text, re.S):
         if re.search(r'copyright|licen[cs]e|public domain|permission', mm.group(0), re.I):
@@ -271,11 +307,11 @@ PY
 
 # ---- output --------------------------------------------------------------------------------
 # what the output depends on: the manifest (less its "expected" pins), this script, the
-# patches (series and files), zig
+# dlopen shim, the patches (series and files), zig
 build_key() {
   local p
   { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m.pop("expected",None); print(json.dumps(m,sort_keys=True))' "$MANIFEST"
-    cat "$SCRIPT"
+    cat "$SCRIPT" "$HERE/static-dl.c"
     for p in $(patch_list); do echo "patch $p $(sha_of "$PATCHES/$p")"; done
     echo "zig $ZIG_VER $1"; } | sha256sum | cut -d' ' -f1
 }
@@ -320,7 +356,7 @@ j = {
   "malloc": "$malloc",
   "builtWith": "zig $ZIG_VER",
   "strippedWith": "$STRIPPED_WITH",
-  "build": "make valkey-server MALLOC=jemalloc BUILD_TLS=no USE_SYSTEMD=no (scripts/valkey/build-static.sh)",
+  "build": "make valkey-server MALLOC=jemalloc BUILD_TLS=no BUILD_RDMA=no USE_SYSTEMD=no, Lua built in (scripts/valkey/build-static.sh)",
   "sourceDateEpoch": $SDE,
   "buildKey": "$key"
 }
@@ -375,10 +411,12 @@ verify_one() {
     if [ -n "$od" ]; then
       local loads; loads=$("$od" --macho --dylibs-used "$bin" | tail -n +2 | sed 's/^[[:space:]]*//')
       echo "  dylibs:  $(echo "$loads" | tr '\n' ';')"
-      local headers; headers=$("$od" --macho --private-headers "$bin")
+      local headers exports; headers=$("$od" --macho --private-headers "$bin"); exports=$("$od" --macho --exports-trie "$bin")
       sed -n 4p <<<"$headers" | grep -q ' EXECUTE ' || die "$plat: not a Mach-O executable"
       if echo "$loads" | grep -v '^/usr/lib/libSystem' | grep -q .; then die "$plat: loads more than libSystem"; fi
-      echo "  macho:   MH_EXECUTE, only libSystem; $(grep -A4 LC_BUILD_VERSION <<<"$headers" | grep -o 'minos [0-9.]*')"
+      grep -q ' _ValkeyModule_OnLoad_lua$' <<<"$exports" \
+        || die "$plat: ValkeyModule_OnLoad_lua is not exported: the server could not start its Lua engine"
+      echo "  macho:   MH_EXECUTE, only libSystem; exports _ValkeyModule_OnLoad_lua (found by dlopen(NULL)+dlsym at startup); $(grep -A4 LC_BUILD_VERSION <<<"$headers" | grep -o 'minos [0-9.]*')"
     fi
     echo "  (Mach-O: not runnable here)"
     return 0
@@ -415,8 +453,9 @@ verify_one() {
     sleep 0.1
   done
   info=$(resp INFO server | tr -d '\r')
-  local iv ipid iexe imalloc
+  local iv ipid iexe imalloc iclock
   iv=$(echo "$info" | sed -n 's/^valkey_version://p')
+  iclock=$(echo "$info" | sed -n 's/^monotonic_clock://p')
   ipid=$(echo "$info" | sed -n 's/^process_id://p')
   iexe=$(echo "$info" | sed -n 's/^executable://p')
   imalloc=$(resp INFO memory | tr -d '\r' | sed -n 's/^mem_allocator://p')
@@ -424,7 +463,7 @@ verify_one() {
   local lua1 lua2
   lua1=$(resp EVAL "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])" 1 build-check ok 2>&1 || true)
   lua2=$(resp EVAL "return cjson.encode(cmsgpack.unpack(cmsgpack.pack({1, 'two', {three = 3}})))" 0 2>&1 || true)
-  echo "  started: pid $pid port $PORT: PING -> $pong; INFO: valkey_version=$iv process_id=$ipid executable=$iexe mem_allocator=$imalloc"
+  echo "  started: pid $pid port $PORT: PING -> $pong; INFO: valkey_version=$iv process_id=$ipid executable=$iexe mem_allocator=$imalloc monotonic_clock=$iclock"
   echo "  lua:     EVAL redis.call SET/GET -> $lua1; cjson(cmsgpack) -> $lua2"
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
@@ -432,6 +471,8 @@ verify_one() {
   [ "$iv" = "$VERSION" ] || die "$plat: INFO valkey_version=$iv"
   [ "$ipid" = "$pid" ] || die "$plat: INFO process_id=$ipid is not the spawned pid $pid"
   case "$imalloc" in jemalloc-*) ;; *) die "$plat: mem_allocator=$imalloc" ;; esac
+  # (no TSC calibration at startup: see NO_PROCESSOR_CLOCK in build_one)
+  if [ "$plat" = linux-x64 ] && [ "$iclock" != "POSIX clock_gettime" ]; then die "$plat: monotonic_clock=$iclock (built without NO_PROCESSOR_CLOCK?)"; fi
   if [ "$lua1" != ok ] || [ "$lua2" != '[1,"two",{"three":3}]' ]; then die "$plat: Lua scripting does not work"; fi
   echo "  stopped pid $pid"
 }
