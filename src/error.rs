@@ -1,7 +1,8 @@
 //! Errors with a stable `code` and a message that tells the user what to do next.
 //!
 //! Every failure the addon reports to JavaScript goes through [`StoreError`]. The
-//! `code` strings are a public contract (see design.md): never change what one means.
+//! `code` strings are a public contract (docs/design.md, "Error codes"): never change
+//! what one means.
 
 use std::fmt;
 

@@ -1,4 +1,4 @@
-//! Where everything lives under the data dir (design.md, "Files under the data dir").
+//! Where everything lives under the data dir (docs/design.md, "Files under the data dir").
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! The managed store: a private Valkey/Redis sidecar under `<dataDir>/redis`,
-//! started, adopted, checked and stopped only by claude-mem (design.md, "Managed
+//! started, adopted, checked and stopped only by claude-mem (docs/design.md, "Managed
 //! sidecar rules").
 
 mod adopt;
