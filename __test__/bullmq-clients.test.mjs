@@ -1,6 +1,7 @@
-// BullMQ 5 (claude-mem's range) and BullMQ 6 (current), through every client the
-// README shows, under Node and under Bun, on one managed store: add, process, a
-// retry with backoff, QueueEvents, and a deterministic job id added twice
+// BullMQ 5 (claude-mem's range) and BullMQ 6 (current), through every client
+// docs/claude-mem.md ("Every client") shows, under Node and under Bun, on one
+// managed store: add, process, a retry with backoff, QueueEvents, and a
+// deterministic job id added twice
 // (fixtures/bullmq-jobs.mjs does the work in a child process per combination).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
