@@ -1,6 +1,6 @@
-// The Valkey bundled in the platform packages (scripts/valkey/build-static.sh, put
+// The Valkey bundled in the platform packages (scripts/build/valkey/build-static.sh, put
 // into npm/<platform>/valkey/ by `npm run build:all`): found beside the loaded
-// .node, verified against the sha256 pinned in scripts/valkey/source.json, and run
+// .node, verified against the sha256 pinned in scripts/build/valkey/source.json, and run
 // as the managed store on a machine with no server installed (fixtures/isolate.mjs
 // hides every system server in a namespace of the test's own) — natively, in Bun on
 // musl, and in Node arm64 under qemu.
@@ -13,7 +13,7 @@ import path from 'node:path'
 import { FLAVORS, ROOT, recordOutcome, tmpDataDir, track } from './helpers.mjs'
 import { canIsolate, isolated } from './fixtures/isolate.mjs'
 
-const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'valkey', 'source.json'), 'utf8'))
+const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'build', 'valkey', 'source.json'), 'utf8'))
 const check = path.join(ROOT, '__test__', 'fixtures', 'platform-check.cjs')
 const node = (p) => path.join(ROOT, 'npm', p, `claude-mem-store.${p}.node`)
 const bundledIn = (dir) => path.join(dir, 'valkey', 'valkey-server')

@@ -56,7 +56,7 @@ const FAKE_ROOT = isRoot && spawnSync('unshare', ['--mount', '--propagation', 'p
 const HOST_DOCKERENV = fs.existsSync('/.dockerenv')
 
 // Skipped only outside CI, where a prerequisite is missing; CI installs them all
-// (npm ci, scripts/install-test-servers.sh), so there a missing one fails the test.
+// (npm ci, scripts/test/install-test-servers.sh), so there a missing one fails the test.
 const missing = !process.env.CI && (
   (!CLAUDE_MEM && 'claude-mem is not installed (a devDependency: npm ci)') ||
   (installedVersion !== VERSION && `claude-mem ${installedVersion} is installed; these tests measure ${VERSION}`) ||

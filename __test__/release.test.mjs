@@ -26,7 +26,7 @@ test('release rehearsal: publish to a loopback registry, install by name, requir
   assert.equal(report.installed.statusExit, 3, 'npx claude-mem-store status --json: not running (exit 3), as JSON')
   assert.equal(report.installed.status.running, false)
   // The bundled Valkey, as users get it: no server installed, no install step.
-  const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'valkey', 'source.json'), 'utf8'))
+  const source = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'build', 'valkey', 'source.json'), 'utf8'))
   const bundled = path.join(report.bundled.packageDir, 'valkey', 'valkey-server')
   if (process.env.CI) assert.equal(report.bundled.serversHidden, true, 'CI hides every system server')
   assert.equal(report.bundled.upExit, 0, JSON.stringify(report.bundled.up))

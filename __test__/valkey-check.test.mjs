@@ -1,4 +1,4 @@
-// Issue 19, "told when behind": scripts/valkey/check-debian.mjs (is the bundled Valkey
+// Issue 19, "told when behind": scripts/build/valkey/check-debian.mjs (is the bundled Valkey
 // behind Debian's?), its place in `npm test` (scripts/dev.mjs: printed, never fatal) and
 // in the release rehearsal (scripts/release/valkey-gate.mjs: no publishing while it
 // warns, unless overridden with a reason). Offline: Debian's real index stanzas and
@@ -17,13 +17,13 @@ import zlib from 'node:zlib'
 import {
   compareVersions, classify, binariesOf, sourcesOf, parseDebianChangelog, parseReleaseNotes, idsIn,
   fixedUpTo, fixesBeyond, securityFixesBeyond, decide, parseArgs, UsageError, EXIT,
-} from '../scripts/valkey/check-debian.mjs'
+} from '../scripts/build/valkey/check-debian.mjs'
 import { parseOverride, valkeyGate, runValkeyCheck, OVERRIDE_ENV } from '../scripts/release/valkey-gate.mjs'
 import { freePort } from '../scripts/lib/free-port.mjs'
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const FIX = path.join(ROOT, '__test__', 'fixtures', 'debian-valkey')
-const CHECK = path.join(ROOT, 'scripts', 'valkey', 'check-debian.mjs')
+const CHECK = path.join(ROOT, 'scripts', 'build', 'valkey', 'check-debian.mjs')
 const fixture = (name) => fs.readFileSync(path.join(FIX, name), 'utf8')
 const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0
 
@@ -206,7 +206,7 @@ describe('strict mode and the override', () => {
     const blank = parseArgs(['--strict'], { CMS_ALLOW_OUTDATED_VALKEY: ' ' })
     assert.equal(blank.override, null)
     assert.match(blank.notes.join('\n'), /set but empty: ignored/)
-    assert.equal(parseArgs([], {}).manifest, path.join(ROOT, 'scripts', 'valkey', 'source.json'))
+    assert.equal(parseArgs([], {}).manifest, path.join(ROOT, 'scripts', 'build', 'valkey', 'source.json'))
   })
   test('the check reads the bundle from source.json, nothing hard-coded', () => {
     const src = fs.readFileSync(CHECK, 'utf8').split('\n').filter((l) => !l.trimStart().startsWith('//')).join('\n')

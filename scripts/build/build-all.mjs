@@ -21,19 +21,19 @@
 //                loads in the official (MSVC-built) node.exe.
 //
 // Each Linux and macOS package also carries a static valkey-server (the bundled
-// store): scripts/valkey/build-static.sh builds it from the pinned Debian source,
-// reproducibly (its sha256 is pinned in scripts/valkey/source.json and compiled into
+// store): scripts/build/valkey/build-static.sh builds it from the pinned Debian source,
+// reproducibly (its sha256 is pinned in scripts/build/valkey/source.json and compiled into
 // the addon), cached by source and script; it goes into npm/<platform>/valkey/ with
 // its licences and build record.
 //
-// Usage: node scripts/build-all.mjs [--targets <triple,…>] [--debug] [--no-valkey]
+// Usage: node scripts/build/build-all.mjs [--targets <triple,…>] [--debug] [--no-valkey]
 // Installs what it needs if missing: the rustup targets, and cargo-zigbuild + ziglang
-// from PyPI at the versions pinned in scripts/build-requirements.txt.
+// from PyPI at the versions pinned in scripts/build/build-requirements.txt.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..')
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const binaryName = pkg.napi.binaryName
 const artifacts = path.join(root, 'target', 'artifacts')
@@ -53,7 +53,7 @@ const RECIPES = {
 /** The static valkey-server builds these targets need (cached: seconds when built). */
 function buildValkey(triples) {
   const platforms = [...new Set(triples.map((t) => RECIPES[t].valkey).filter(Boolean))]
-  if (platforms.length) run('bash', [path.join(root, 'scripts', 'valkey', 'build-static.sh'), ...platforms])
+  if (platforms.length) run('bash', [path.join(root, 'scripts', 'build', 'valkey', 'build-static.sh'), ...platforms])
 }
 
 /** npm/<platform>/valkey/: the server, its licences and its build record. */
@@ -81,7 +81,7 @@ function ensureZig() {
   const zig = quiet('python3', ['-m', 'ziglang', 'version'])
   const zigbuild = quiet('cargo', ['zigbuild', '--help'])
   if (zig.status === 0 && zigbuild.status === 0) return
-  run('python3', ['-m', 'pip', 'install', '--quiet', '-r', path.join(root, 'scripts', 'build-requirements.txt')])
+  run('python3', ['-m', 'pip', 'install', '--quiet', '-r', path.join(root, 'scripts', 'build', 'build-requirements.txt')])
 }
 
 function ensureRustTargets(triples) {
@@ -102,7 +102,7 @@ function libnodeStub() {
 
 function build(triple, release) {
   const recipe = RECIPES[triple]
-  if (!recipe) throw new Error(`no recipe for ${triple}: add one to scripts/build-all.mjs`)
+  if (!recipe) throw new Error(`no recipe for ${triple}: add one to scripts/build/build-all.mjs`)
   const out = path.join(artifacts, recipe.platform)
   fs.rmSync(out, { recursive: true, force: true })
   fs.mkdirSync(out, { recursive: true })

@@ -4,7 +4,7 @@
 # (trixie, sid, bullseye-security, …) and any architecture without reading or
 # changing the machine's own apt sources, preferences or dpkg state. Packages are
 # only downloaded and unpacked (dpkg-deb -x) by the callers, never installed.
-# Sourced by scripts/matrix/install-servers.sh and scripts/platforms/runtimes.sh.
+# Sourced by scripts/test/matrix/install-servers.sh and scripts/test/platforms/runtimes.sh.
 
 # private_apt_root ROOT "ARCH…" "ARCHIVE SUITE"…
 #   e.g. private_apt_root "$dir" "amd64 arm64" "debian bookworm" "debian trixie"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run release:rehearse`: the release, for real, against a real npm registry on
 // loopback (verdaccio, no uplinks: nothing can come from or go to npmjs.com):
-//   0. is the bundled Valkey behind Debian? scripts/valkey/check-debian.mjs --strict
+//   0. is the bundled Valkey behind Debian? scripts/build/valkey/check-debian.mjs --strict
 //      (valkey-gate.mjs): while it warns — behind, or it could not check — nothing is
 //      published and the rehearsal fails, unless given a reason to go on:
 //        npm run release:rehearse -- --allow-outdated-valkey "<reason>"

@@ -1,6 +1,6 @@
 // The release rehearsal's gate (issue 19): before anything is published, is the Valkey
 // that the platform packages bundle behind Debian's? It runs
-// `node scripts/valkey/check-debian.mjs --strict`, prints its report, and refuses to
+// `node scripts/build/valkey/check-debian.mjs --strict`, prints its report, and refuses to
 // publish while it warns — the bundle is behind (exit 3) or the check could not be
 // completed (exit 4, or it did not finish) — unless given an override with a reason:
 //
@@ -16,7 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const CHECK = path.join(root, 'scripts', 'valkey', 'check-debian.mjs')
+export const CHECK = path.join(root, 'scripts', 'build', 'valkey', 'check-debian.mjs')
 export const OVERRIDE_FLAG = '--allow-outdated-valkey'
 export const OVERRIDE_ENV = 'CMS_ALLOW_OUTDATED_VALKEY'
 const HOW = `${OVERRIDE_FLAG} "<reason>" (or ${OVERRIDE_ENV}="<reason>")`
@@ -113,7 +113,7 @@ export async function valkeyGate({ argv = [], env = process.env, log = console.e
     return { ...out, publish: true, message }
   }
   const message = `refusing to publish: ${what} (check-debian --strict: exit ${r.exitCode ?? r.signal}; the warnings above). ` +
-    `Update scripts/valkey/source.json to Debian's newer valkey, or rehearse with ${HOW}.`
+    `Update scripts/build/valkey/source.json to Debian's newer valkey, or rehearse with ${HOW}.`
   log(message)
   return { ...out, publish: false, message }
 }

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # A PRIVATE Docker engine for the Docker-mode tests (__test__/docker-engine.test.mjs).
 #
-#   scripts/docker-engine.sh start   install docker.io if missing (apt, as root or with
-#                                    sudo), start a private dockerd, wait until it
-#                                    answers, build the pinned image if missing
-#                                    (scripts/docker-image.sh); prints DOCKER_HOST=unix://…
-#                                    as its last stdout line. Idempotent.
-#   scripts/docker-engine.sh stop    stop that dockerd by the pid in its pidfile (SIGTERM,
-#                                    bounded wait, SIGKILL), then what it left behind
-#                                    (its containerd and shims, by their pid files), its
-#                                    mounts and its bridge. Idempotent.
-#   scripts/docker-engine.sh status  exit 0 and print DOCKER_HOST if it answers, else 1.
+#   scripts/test/docker-engine.sh start   install docker.io if missing (apt, as root or with
+#                                         sudo), start a private dockerd, wait until it
+#                                         answers, build the pinned image if missing
+#                                         (scripts/test/docker-image.sh); prints DOCKER_HOST=unix://…
+#                                         as its last stdout line. Idempotent.
+#   scripts/test/docker-engine.sh stop    stop that dockerd by the pid in its pidfile (SIGTERM,
+#                                         bounded wait, SIGKILL), then what it left behind
+#                                         (its containerd and shims, by their pid files), its
+#                                         mounts and its bridge. Idempotent.
+#   scripts/test/docker-engine.sh status  exit 0 and print DOCKER_HOST if it answers, else 1.
 #
 # Private means: its own socket, data-root, exec-root, pidfile and daemon.json under
 # $CMS_DOCKER_DIR (default target/docker/ in this checkout), its own bridge (never
@@ -22,7 +22,7 @@
 # CMS_DOCKER_START_TIMEOUT (s, 60), CMS_DOCKER_STOP_TIMEOUT (s, 40).
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE="${CMS_DOCKER_DIR:-$ROOT/target/docker}"
 SOCK="$STATE/docker.sock"
 PIDFILE="$STATE/dockerd.pid"
@@ -222,7 +222,7 @@ cmd_start() {
     done
     say "dockerd $(docker_cli version --format '{{.Server.Version}}') answers (pid $(dockerd_pid || echo '?'))"
   fi
-  DOCKER_HOST="unix://$SOCK" bash "$ROOT/scripts/docker-image.sh" >&2
+  DOCKER_HOST="unix://$SOCK" bash "$ROOT/scripts/test/docker-image.sh" >&2
   echo "DOCKER_HOST=unix://$SOCK"
 }
 

@@ -1,10 +1,10 @@
 //! The Valkey bundled in this addon's platform package: a static `valkey-server`
-//! built from source by `scripts/valkey/build-static.sh` and shipped beside the
+//! built from source by `scripts/build/valkey/build-static.sh` and shipped beside the
 //! `.node` as `valkey/valkey-server`, so that no machine needs apt, Homebrew, sudo
 //! or a download host to get a server.
 //!
 //! It is trusted only as built: the build is reproducible, so the sha256 of each
-//! platform's binary is pinned in `scripts/valkey/source.json` and compiled into
+//! platform's binary is pinned in `scripts/build/valkey/source.json` and compiled into
 //! the addon. Before its first use from a given path the binary is hashed against
 //! that pin and test-run (`--version`); the result is remembered per path, size and
 //! mtime (the binary cache), so later starts pay for neither. A binary that does
@@ -19,8 +19,8 @@ use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::binary_cache::BinaryCache;
 use crate::server::flavor::Flavor;
 
-/// The pinned source and build, as `scripts/valkey/source.json` records them.
-const SOURCE_JSON: &str = include_str!("../../scripts/valkey/source.json");
+/// The pinned source and build, as `scripts/build/valkey/source.json` records them.
+const SOURCE_JSON: &str = include_str!("../../scripts/build/valkey/source.json");
 
 /// The bundled binary's place in a platform package, beside the `.node`.
 const RELATIVE_PATH: &str = "valkey/valkey-server";
@@ -32,7 +32,7 @@ pub struct Pin {
     pub sha256: String,
 }
 
-/// The build's name for this platform (`scripts/valkey/build-static.sh`'s targets).
+/// The build's name for this platform (`scripts/build/valkey/build-static.sh`'s targets).
 fn platform() -> Option<&'static str> {
     match (std::env::consts::OS, std::env::consts::ARCH) {
         ("linux", "x86_64") => Some("linux-x64"),

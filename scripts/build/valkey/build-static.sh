@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the valkey-server that the npm platform packages bundle: fully static
-# (Linux, musl; the Lua engine found through a dlopen/dlsym wrap, scripts/valkey/static-dl.c)
+# (Linux, musl; the Lua engine found through a dlopen/dlsym wrap, scripts/build/valkey/static-dl.c)
 # with jemalloc, no TLS, no RDMA, no systemd, Lua built in, compiled with
-# zig cc from the source pinned in scripts/valkey/source.json (Debian's orig tarball,
+# zig cc from the source pinned in scripts/build/valkey/source.json (Debian's orig tarball,
 # sha256-checked: Valkey 9.1.2 from sid, valkey_9.1.2.orig.tar.gz, upstream's archive of
-# its 9.1.2 commit), with the patches in scripts/valkey/patches/ applied in the order of
+# its 9.1.2 commit), with the patches in scripts/build/valkey/patches/ applied in the order of
 # patches/series. For 9.1.2-1 that list is empty: Debian's debian/patches for it are
 # packaging only and every security fix is upstream's own (see patches/README).
 #
-#   scripts/valkey/build-static.sh [options] [platform...]
+#   scripts/build/valkey/build-static.sh [options] [platform...]
 #
 # platforms: linux-x64 linux-arm64 darwin-x64 darwin-arm64   (default: all four)
 # options:
@@ -34,7 +34,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
 MANIFEST="$HERE/source.json"
 PATCHES="$HERE/patches"
 SCRIPT="$HERE/$(basename "${BASH_SOURCE[0]}")"
@@ -161,9 +161,9 @@ build_one() {
     n=$((n + 1))
   done
   if [ "$n" = 0 ]; then
-    log "$plat: no patches to apply (scripts/valkey/patches/series is empty; see patches/README for $PATCHES_DEB)"
+    log "$plat: no patches to apply (scripts/build/valkey/patches/series is empty; see patches/README for $PATCHES_DEB)"
   else
-    log "$plat: applied $n patches from $PATCHES_DEB (scripts/valkey/patches/series)"
+    log "$plat: applied $n patches from $PATCHES_DEB (scripts/build/valkey/patches/series)"
   fi
 
   # zig wrappers: one target, baseline CPU (never the build machine's). (-fno-sanitize=undefined
@@ -279,9 +279,9 @@ if m.get("patches"):
     series = os.path.join(os.path.dirname(manifest), "patches", "series")
     applied = [l.split("#")[0].strip() for l in open(series)] if os.path.exists(series) else []
     if any(applied):
-        parts[0] += f"With Debian's security patches from valkey {m['patches']['debian']} applied (scripts/valkey/patches).\n"
+        parts[0] += f"With Debian's security patches from valkey {m['patches']['debian']} applied (scripts/build/valkey/patches).\n"
     else:
-        parts[0] += f"As Debian's valkey {m['patches']['debian']} source, with none of its patches applied (they are packaging only; scripts/valkey/patches/README).\n"
+        parts[0] += f"As Debian's valkey {m['patches']['debian']} source, with none of its patches applied (they are packaging only; scripts/build/valkey/patches/README).\n"
 def header(text):
     for mm in re.finditer(r'/\*.*?\*/', text, re.S):
         if re.search(r'copyright|licen[cs]e|public domain|permission', mm.group(0), re.I):
@@ -356,7 +356,7 @@ j = {
   "malloc": "$malloc",
   "builtWith": "zig $ZIG_VER",
   "strippedWith": "$STRIPPED_WITH",
-  "build": "make valkey-server MALLOC=jemalloc BUILD_TLS=no BUILD_RDMA=no USE_SYSTEMD=no, Lua built in (scripts/valkey/build-static.sh)",
+  "build": "make valkey-server MALLOC=jemalloc BUILD_TLS=no BUILD_RDMA=no USE_SYSTEMD=no, Lua built in (scripts/build/valkey/build-static.sh)",
   "sourceDateEpoch": $SDE,
   "buildKey": "$key"
 }
@@ -429,11 +429,11 @@ verify_one() {
     linux-x64) [ "$(uname -m)" = x86_64 ] || { echo "  (not runnable on $(uname -m))"; return 0; } ;;
     linux-arm64)
       if [ "$(uname -m)" != aarch64 ]; then
-        # qemu-user from PATH, else the one scripts/platforms/runtimes.sh unpacked.
+        # qemu-user from PATH, else the one scripts/test/platforms/runtimes.sh unpacked.
         local qemu; qemu=$(command -v qemu-aarch64-static || true)
         local cached="${CMS_RUNTIMES_DIR:-$HOME/.cache/claude-mem-store/runtimes}/debian/bin/qemu-aarch64-static"
         [ -n "$qemu" ] || { [ -x "$cached" ] && qemu=$cached; }
-        [ -n "$qemu" ] || { echo "  (skipped running: no qemu-aarch64-static; scripts/platforms/runtimes.sh provides one)"; return 0; }
+        [ -n "$qemu" ] || { echo "  (skipped running: no qemu-aarch64-static; scripts/test/platforms/runtimes.sh provides one)"; return 0; }
         runner=("$qemu")
       fi ;;
   esac

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Is the Valkey that build-static.sh bundles behind Debian's? Compares the Debian version
-// in scripts/valkey/source.json (`patches.debian`, else `debian.version`; its CVE list
+// in scripts/build/valkey/source.json (`patches.debian`, else `debian.version`; its CVE list
 // `patches.cves` + `patches.advisories`) with what Debian ships today, and says which
 // fixes the bundle lacks. Nothing about the bundle is hard-coded here: it is all read
 // from source.json.
 //
-//   node scripts/valkey/check-debian.mjs [--strict] [--override REASON] [--brief] [--json]
+//   node scripts/build/valkey/check-debian.mjs [--strict] [--override REASON] [--brief] [--json]
 //   npm run check:valkey
 //
 // `npm test` runs it first (scripts/dev.mjs) and only prints what it says: a warning
@@ -68,7 +68,7 @@
 //                       ignored)
 //   --brief             leave out the per-version details (what `npm test` prints)
 //   --json              machine-readable output on stdout
-//   --manifest FILE     the bundle's manifest (default scripts/valkey/source.json)
+//   --manifest FILE     the bundle's manifest (default scripts/build/valkey/source.json)
 //   --cache-dir DIR     download cache (default ~/.cache/claude-mem-store/debian-check,
 //                       env CMS_DEBIAN_CHECK_CACHE); files are named by their sha256 and
 //                       re-hashed whenever used: a cache saves time, it decides nothing

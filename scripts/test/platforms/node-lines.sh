@@ -21,7 +21,7 @@
 #     is built with napi8).
 # So a stale or damaged cache costs a download, never a wrong result.
 #
-# Usage: scripts/platforms/node-lines.sh [--refresh] [--keep-downloads]
+# Usage: scripts/test/platforms/node-lines.sh [--refresh] [--keep-downloads]
 #   --refresh         fetch every line again instead of reusing the cache
 #   --keep-downloads  keep the .tgz files (default: deleted once unpacked)
 # Exit 0 iff every pinned line was verified. A cold run downloads ~160 MB (three

@@ -87,7 +87,7 @@
 #     and deleted), is put in the prefix's system32. Trixie's wine 10 would need
 #     trixie's glibc (>= 2.38), so it is not used.
 #
-# Usage: scripts/platforms/runtimes.sh [--refresh] [--keep-downloads] [--without-wine]
+# Usage: scripts/test/platforms/runtimes.sh [--refresh] [--keep-downloads] [--without-wine]
 #   --refresh         rebuild everything (re-download) instead of reusing the cache
 #   --keep-downloads  keep the .tgz/.whl/.deb files and apt lists (default: deleted
 #                     once unpacked; a warm run needs none of them)
@@ -109,8 +109,8 @@
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=../lib/private-apt.sh
-. "$HERE/../lib/private-apt.sh"
+# shellcheck source=../../lib/private-apt.sh
+. "$HERE/../../lib/private-apt.sh"
 DIR="${CMS_RUNTIMES_DIR:-$HOME/.cache/claude-mem-store/runtimes}"
 
 REFRESH=0 KEEP=0 WINE=1
@@ -564,7 +564,7 @@ cand() {  # ID TARGET ARCH LIBC LOADER ADDON_TARGET WRONG_TARGET ARGV...
         wineRoot,argv:[wine64,nodeExe],
         env:{WINEPREFIX:prefix,WINESERVER:wineserver,WINEDEBUG:"-all",WINEDLLOVERRIDES:overrides,DISPLAY:"",WAYLAND_DISPLAY:""},
         entry:{outputToFile:true,hostPathPrefix:"Z:",wineserver,
-          notes:"node.exe under wine: stdout and stderr must be regular files (a pipe fails with EBADF at the first write; stdin may be a pipe). A unix path P is \"Z:\"+P inside. With env, `wineserver -w` waits for the server of this prefix to exit (it does ~1-2 s after the last node.exe), `wineserver -k` ends it and its processes. See scripts/platforms/runtimes.sh."}}))' \
+          notes:"node.exe under wine: stdout and stderr must be regular files (a pipe fails with EBADF at the first write; stdin may be a pipe). A unix path P is \"Z:\"+P inside. With env, `wineserver -w` waits for the server of this prefix to exit (it does ~1-2 s after the last node.exe), `wineserver -k` ends it and its processes. See scripts/test/platforms/runtimes.sh."}}))' \
       node-win32-x64 win32-x64-gnu "$A/crc32-win32-x64-msvc/crc32.win32-x64-msvc.node" \
       "$A/crc32-linux-x64-gnu/crc32.linux-x64-gnu.node" \
       "$WINE_ROOT/usr/lib/x86_64-linux-gnu/wine/x86_64-unix/ntdll.so" \
