@@ -518,7 +518,7 @@ describe('the release rehearsal refuses to publish while the check warns', () =>
   test('behind, no override: refused, saying how to override', async () => {
     const r = await gate([], {}, fake(3))
     assert.equal(r.publish, false)
-    assert.match(r.message, /refusing to publish: the bundled valkey is behind Debian \(check-debian --strict: exit 3; the warnings above\)\. Update scripts\/valkey\/source\.json .*--allow-outdated-valkey "<reason>" \(or CMS_ALLOW_OUTDATED_VALKEY="<reason>"\)/)
+    assert.match(r.message, /refusing to publish: the bundled valkey is behind Debian \(check-debian --strict: exit 3; the warnings above\)\. Update scripts\/build\/valkey\/source\.json .*--allow-outdated-valkey "<reason>" \(or CMS_ALLOW_OUTDATED_VALKEY="<reason>"\)/)
     assert.match(r.log, /refusing to publish/)
   })
   test('could not check (exit 4, a crash, a timeout): refused too', async () => {
