@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, FLAVORS, MATRIX, ROOT, Redis, adminClientFor, tmpDataDir, track } from './helpers.mjs'
+import { addon, FLAVORS, MATRIX, ROOT, clientFor, tmpDataDir, track } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const SERVERS = MATRIX.length ? MATRIX : FLAVORS.filter((f) => f.bin).map((f) => ({ id: f.id, flavor: f.flavor, bin: f.bin }))
@@ -32,9 +32,7 @@ const REFUSED = [
 const settingsUrl = (dataDir) => JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8')).CLAUDE_MEM_REDIS_URL
 
 async function asClient(t, url) {
-  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  c.on('error', () => {})
-  t.after(() => c.disconnect())
+  const c = clientFor(t, url)
   await c.connect()
   return c
 }
@@ -62,7 +60,7 @@ for (const server of SERVERS) {
     for (const text of [fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8'), status]) {
       assert.ok(!text.includes(admin), 'the admin password is in neither settings.json nor the status')
     }
-    const adminClient = adminClientFor(t, dataDir, s)
+    const adminClient = clientFor(t, s, { admin: dataDir })
     assert.equal(await adminClient.call('ACL', 'WHOAMI'), 'claude-mem-store')
 
     const noperm = async () => Number(/errorstat_NOPERM:count=(\d+)/.exec(await adminClient.info('errorstats'))?.[1] ?? 0)
@@ -87,7 +85,7 @@ test('a store with one password for everything (an earlier version\'s) gets its 
   const url = settingsUrl(dataDir)
   // What an earlier version left: `default` may run everything, no admin user, no
   // admin-secret file.
-  const admin = adminClientFor(t, dataDir, s)
+  const admin = clientFor(t, s, { admin: dataDir })
   await admin.call('ACL', 'SETUSER', 'default', 'reset', 'on', `>${new URL(url).password}`, '~*', '&*', '+@all')
   await admin.call('ACL', 'DELUSER', 'claude-mem-store')
   fs.rmSync(path.join(dataDir, 'redis', 'admin-secret'))

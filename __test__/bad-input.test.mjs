@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { ROOT, addon, recordOutcome, tmpDataDir } from './helpers.mjs'
+import { ROOT, addon, cleanEnv, recordOutcome, tmpDataDir } from './helpers.mjs'
 import { rows, PASSWORD } from './fixtures/bad-input-table.mjs'
 
 const CHILD = path.join(ROOT, '__test__', 'fixtures', 'bad-input-child.mjs')
@@ -42,13 +42,11 @@ function context(t) {
  * a row that wrongly passed validation could install nothing.
  */
 function childEnv(ctx) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLAUDE_MEM_')))
-  return {
-    ...env,
+  return cleanEnv({
     PATH: path.dirname(process.execPath),
     CLAUDE_MEM_DATA_DIR: ctx.dataDir,
     CLAUDE_MEM_VALKEY_MIRROR: 'http://127.0.0.1:9/',
-  }
+  })
 }
 
 function runChild(fnName, ctx) {

@@ -158,9 +158,10 @@ test('6379: seeded is "no port chosen yet"; explicit is refused; garbage is E_BA
   const dataDir = tmpDataDir(t)
   seedClaudeMemSettings(dataDir)
   await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, mode: 'managed', port: 6379 }), 'E_BAD_SETTINGS')
-  const viaEnv = nodeEval(`require(${JSON.stringify(path.join(ROOT, 'index.js'))}).ensureQueueStoreStarted({ dataDir: ${JSON.stringify(dataDir)}, mode: 'managed' })
-    .then(() => console.log('started'), (e) => console.log(e.code + ' ' + e.message))`, { CLAUDE_MEM_REDIS_PORT: '6379' })
-  assert.match(viaEnv, /^E_BAD_SETTINGS CLAUDE_MEM_REDIS_PORT \(environment\)/)
+  const r = nodeEval(`require(${JSON.stringify(path.join(ROOT, 'index.js'))}).ensureQueueStoreStarted({ dataDir: ${JSON.stringify(dataDir)}, mode: 'managed' })
+    .then(() => console.log('started'), (e) => console.log(e.code + ' ' + e.message))`, { env: { CLAUDE_MEM_REDIS_PORT: '6379' } })
+  assert.equal(r.status, 0, r.stderr)
+  assert.match(r.stdout, /^E_BAD_SETTINGS CLAUDE_MEM_REDIS_PORT \(environment\)/)
   for (const bad of ['abc', '70000', '80', '']) {
     const dir = tmpDataDir(t)
     const { file } = seedClaudeMemSettings(dir, { CLAUDE_MEM_REDIS_PORT: bad, CLAUDE_MEM_REDIS_MODE: 'managed' })

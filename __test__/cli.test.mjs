@@ -13,7 +13,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 
-import { ROOT, FLAVORS, SERVERS, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
+import { ROOT, FLAVORS, SERVERS, cleanEnv, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { COMMANDS, EXIT } = require('../cli/spec.js')
@@ -24,13 +24,6 @@ const VALKEY = FLAVORS.find((f) => f.flavor === 'valkey').bin
 const REDIS = FLAVORS.find((f) => f.flavor === 'redis').bin
 const BIN = VALKEY || REDIS
 const PASSWORD = 'Pw-' + crypto.randomBytes(6).toString('hex')
-
-/** The environment without any CLAUDE_MEM_* setting of the machine running the tests. */
-function cleanEnv(extra = {}) {
-  const env = {}
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLAUDE_MEM_')) env[k] = v
-  return { ...env, ...extra }
-}
 
 /** Runs `node cli.js ...args` (async: the test process may serve HTTP meanwhile). */
 function run(args, { env = {}, timeout = 60000 } = {}) {

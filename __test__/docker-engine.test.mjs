@@ -18,13 +18,12 @@ import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
-import { addon, Redis, ROOT, freePort, isAlive, rejectsWithCode, waitFor, which } from './helpers.mjs'
+import { addon, Redis, ROOT, clientFor, dockerNames, freePort, isAlive, rejectsWithCode, waitFor, which } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue, Worker, QueueEvents } = require('bullmq')
@@ -70,18 +69,6 @@ function dockerOk(...args) {
 }
 const inspect = (id) => JSON.parse(dockerOk('container', 'inspect', id))[0]
 const volumeExists = (name) => docker('volume', 'inspect', name).ok
-
-function namesFor(dataDir) {
-  const short = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
-  return { container: `claude-mem-valkey-${short}`, volume: `claude-mem-valkey-data-${short}` }
-}
-
-function client(t, status) {
-  const c = new Redis({ ...status.connection, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
-  c.on('error', () => {})
-  t.after(() => c.disconnect())
-  return c
-}
 
 /** Waits (bounded) until `pid` has exited. */
 const exited = (pid, ms = 60_000) => waitFor(() => !isAlive(pid), `pid ${pid} to exit`, ms)
@@ -131,7 +118,7 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
     delete process.env.DOCKER_CONTEXT
     process.stderr.write(`private engine up in ${Date.now() - t0} ms (${process.env.DOCKER_HOST})\n`)
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cms-docker-engine-'))
-    names = namesFor(dataDir)
+    names = dockerNames(dataDir)
   })
 
   after(async () => {
@@ -167,7 +154,7 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
 
   /** The key and the waiting job written in step 3 are still there. */
   async function assertDataKept(t, status) {
-    const redis = client(t, status)
+    const redis = clientFor(t, status)
     assert.equal(await redis.get('claude-mem:engine-test'), 'kept', 'the key survived')
     const queue = new Queue(queueName, { connection: { ...status.connection, maxRetriesPerRequest: null } })
     try {
@@ -256,7 +243,7 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
     } finally {
       await kept.close()
     }
-    const redis = client(t, st)
+    const redis = clientFor(t, st)
     await redis.set('claude-mem:engine-test', 'kept')
     await redis.quit()
   })
@@ -445,7 +432,7 @@ describe('Docker mode against a real Docker engine', { skip: SKIP, timeout: 600_
     assert.deepEqual(s.checks.filter((c) => !c.ok).map((c) => c.name), ['appendonly'], JSON.stringify(s.checks))
     assert.ok(s.checks.some((c) => c.name === 'maxmemory-policy' && c.ok), JSON.stringify(s.checks))
     assert.equal(ours(), '', 'no container was made for this data dir')
-    const c = client(t, s)
+    const c = clientFor(t, s)
     await c.set('compose-key', 'kept')
 
     const stopped = await addon.stopQueueStore({ dataDir: own, mode: 'docker', url })

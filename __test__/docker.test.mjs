@@ -19,13 +19,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
-import { addon, Redis, ROOT, isAlive, killAndWait, rejectsWithCode, tmpDataDir, track, which } from './helpers.mjs'
+import { addon, ROOT, clientFor, dockerNames, isAlive, killAndWait, rejectsWithCode, tmpDataDir, track, which } from './helpers.mjs'
 
 const IMAGE = 'valkey/valkey:8.1.11'
 const REAL_DOCKER = fs.existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : which('docker')
@@ -108,11 +107,6 @@ function standIn(t, env = {}) {
   }
 }
 
-function namesFor(dataDir) {
-  const short = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
-  return { container: `claude-mem-valkey-${short}`, volume: `claude-mem-valkey-data-${short}` }
-}
-
 const PS_FORMAT =
   '{"id":{{json .ID}},"name":{{json .Names}},"image":{{json .Image}},"state":{{json .State}},' +
   '"port":{{json (.Label "com.claude-mem.port")}},"dataDir":{{json (.Label "com.claude-mem.data-dir")}}}'
@@ -124,13 +118,6 @@ const psCall = (dataDir) => [
   '--format', PS_FORMAT,
 ]
 const VERSION_CALL = ['version', '--format', '{{.Server.Version}}']
-
-function client(t, status) {
-  const c = new Redis({ ...status.connection, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
-  c.on('error', () => {})
-  t.after(() => c.disconnect())
-  return c
-}
 
 const opts = (dataDir, extra = {}) => ({ dataDir, mode: 'docker', ...extra })
 
@@ -185,7 +172,7 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   const dataDir = tmpDataDir(t)
   fs.writeFileSync(path.join(dataDir, 'settings.json'), JSON.stringify({ CLAUDE_MEM_WORKER_PORT: '37777' }, null, 2) + '\n')
   const docker = standIn(t)
-  const names = namesFor(dataDir)
+  const names = dockerNames(dataDir)
 
   // 1. Nothing there: pull the image, run the container, wait until it is ready.
   const s = await addon.ensureQueueStoreStarted(opts(dataDir))
@@ -274,7 +261,7 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   })
 
   // The queue works over the published port with the returned connection.
-  const redis = client(t, s)
+  const redis = clientFor(t, s)
   await redis.set('claude-mem:docker-test', 'kept')
   await redis.quit()
 
@@ -310,7 +297,7 @@ test('ensure runs the pinned image on 127.0.0.1 with a named volume and labels; 
   assert.equal(restarted.connection.port, port)
   const restartCalls = docker.newCalls()
   assert.deepEqual(restartCalls.slice(0, 3), [VERSION_CALL, psCall(dataDir), ['start', s.container.id]])
-  const redis2 = client(t, restarted)
+  const redis2 = clientFor(t, restarted)
   assert.equal(await redis2.get('claude-mem:docker-test'), 'kept')
   await redis2.quit()
 
@@ -337,7 +324,7 @@ test('a container made with an old password is replaced, keeping its volume (and
   const dataDir = tmpDataDir(t)
   const docker = standIn(t)
   const first = await addon.ensureQueueStoreStarted(opts(dataDir))
-  const redis = client(t, first)
+  const redis = clientFor(t, first)
   await redis.set('claude-mem:survives', 'yes')
   await redis.quit()
   docker.newCalls()
@@ -354,7 +341,7 @@ test('a container made with an old password is replaced, keeping its volume (and
   assert.notEqual(second.container.id, first.container.id)
   assert.notEqual(second.connection.password, first.connection.password)
   assert.ok(second.notices.some((n) => n.includes('refused the current password')), second.notices.join('\n'))
-  const redis2 = client(t, second)
+  const redis2 = clientFor(t, second)
   assert.equal(await redis2.get('claude-mem:survives'), 'yes')
   await redis2.quit()
   await addon.stopQueueStore(opts(dataDir))
@@ -388,7 +375,7 @@ test('a stopped store whose port another program took moves to a free port, keep
 
 test('a port taken between our check and Docker\'s bind, in words no list knows: the failed run\'s container goes (by id), another port is used', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
   const dataDir = tmpDataDir(t)
-  const names = namesFor(dataDir)
+  const names = dockerNames(dataDir)
   const docker = standIn(t, {
     DOCKER_STANDIN_TAKE_PORT_ONCE: '1',
     DOCKER_STANDIN_PORT_WORDS: 'a future engine cannot publish this port (wording never seen before)',
@@ -413,7 +400,7 @@ test('a port taken between our check and Docker\'s bind, in words no list knows:
 test('a container with our name but not our labels is left alone: E_NOT_OWNED', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
   const dataDir = tmpDataDir(t)
   const docker = standIn(t)
-  const names = namesFor(dataDir)
+  const names = dockerNames(dataDir)
   fs.writeFileSync(
     path.join(docker.dir, 'state.json'),
     JSON.stringify({
@@ -445,9 +432,9 @@ test('a container that exits while starting is E_START_FAILED with its log lines
 test('uninstall in docker mode removes our container, and its volume only with purgeData', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
   const dataDir = tmpDataDir(t)
   const docker = standIn(t)
-  const { container, volume } = namesFor(dataDir)
+  const { container, volume } = dockerNames(dataDir)
   const first = await addon.ensureQueueStoreStarted(opts(dataDir))
-  const redis = client(t, first)
+  const redis = clientFor(t, first)
   await redis.set('claude-mem:kept', 'yes')
   await redis.quit()
   docker.newCalls()
@@ -462,7 +449,7 @@ test('uninstall in docker mode removes our container, and its volume only with p
 
   // The volume kept the queue: a new container (new password) finds the key.
   const again = await addon.ensureQueueStoreStarted(opts(dataDir))
-  const redis2 = client(t, again)
+  const redis2 = clientFor(t, again)
   assert.equal(await redis2.get('claude-mem:kept'), 'yes')
   await redis2.quit()
   docker.newCalls()
@@ -477,7 +464,7 @@ test('uninstall in docker mode removes our container, and its volume only with p
 test('uninstall in docker mode twice, with purgeData: the second finds nothing and succeeds (engine 20.10 says "no such volume" in lower case)', { skip: !VALKEY && 'valkey-server is not installed' }, async (t) => {
   const dataDir = tmpDataDir(t)
   const docker = standIn(t)
-  const { volume } = namesFor(dataDir)
+  const { volume } = dockerNames(dataDir)
   await addon.ensureQueueStoreStarted(opts(dataDir))
   const first = await addon.uninstallQueueStore(opts(dataDir, { purgeData: true }))
   assert.ok(first.removed.some((r) => r.includes(volume)), JSON.stringify(first.removed))

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import {
-  adminClientFor,
   addon, FLAVORS, SERVERS, clientFor, isAlive, recordOutcome, rejectsWithCode, tmpDataDir, tmpfsDataDir,
 } from './helpers.mjs'
 
@@ -43,7 +42,7 @@ for (const { id, flavor, bin } of SERVERS) {
       const r = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
       const note = r.notices.find((n) => n.includes('middle of a record'))
       assert.ok(note, JSON.stringify(r.notices))
-      const c2 = adminClientFor(t, dataDir, r) // MGET: not in the client user's allow-list
+      const c2 = clientFor(t, r, { admin: dataDir }) // MGET: not in the client user's allow-list
       const values = await c2.mget(...Array.from({ length: 100 }, (_, i) => `k${i}`))
       const kept = values.filter((v, i) => v === `value-${i}`).length
       assert.equal(kept, 99, 'every complete record kept')

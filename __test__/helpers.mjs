@@ -3,12 +3,14 @@
 // Every server a test starts is stopped by its pid in `t.after`, and, as a last
 // resort, when the test process exits. Nothing is ever killed by name.
 
-import { spawn, execFileSync } from 'node:child_process'
+import { spawn, spawnSync, execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from '../scripts/lib/free-port.mjs'
+import { track, isAlive, waitFor, killAndWait } from './lib/processes.mjs'
 
 const require = createRequire(import.meta.url)
 export const addon = require('../index.js')
@@ -64,58 +66,8 @@ export function which(name) {
   return null
 }
 
-// pids started by this process; killed at exit if a test's own cleanup never ran.
-const started = new Set()
-process.on('exit', () => {
-  for (const pid of started) {
-    try { process.kill(pid, 'SIGKILL') } catch {}
-  }
-})
-
-/** Remembers `pid` so it is killed when the test process exits, whatever happens. */
-export function track(pid) {
-  if (pid) started.add(pid)
-}
-
-export function isAlive(pid) {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return e.code === 'EPERM'
-  }
-  // A zombie has exited; only its parent has not collected it yet.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
-
-/** Polls (bounded) until `cond()` is true; throws with `what` if it never is. */
-export async function waitFor(cond, what, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs
-  let pause = 1
-  while (Date.now() < deadline) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, pause))
-    pause = Math.min(pause * 2, 50)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-}
-
-/** Stops `pid` (SIGTERM, then SIGKILL) and waits until it has exited. */
-export async function killAndWait(pid, timeoutMs = 10000) {
-  if (!pid || !isAlive(pid)) return started.delete(pid)
-  try { process.kill(pid, 'SIGTERM') } catch {}
-  try {
-    await waitFor(() => !isAlive(pid), `pid ${pid} to exit after SIGTERM`, timeoutMs / 2)
-  } catch {
-    try { process.kill(pid, 'SIGKILL') } catch {}
-    await waitFor(() => !isAlive(pid), `pid ${pid} to exit after SIGKILL`, timeoutMs / 2)
-  }
-  started.delete(pid)
-}
+// Remembering, checking, waiting for and stopping processes: one home, lib/processes.mjs.
+export { track, isAlive, waitFor, killAndWait }
 
 /**
  * A fresh data dir under the OS temp dir. After the test, any managed store in it
@@ -176,25 +128,36 @@ export async function startServer(t, { flavor = 'redis', bin: given, args = [], 
   return { pid: child.pid, port, flavor, dir }
 }
 
-/** An ioredis client for `status` (the managed store), closed after the test. */
-export function clientFor(t, status) {
-  const c = new Redis({ ...status.connection, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
+/**
+ * An ioredis client for a test, disconnected after it (no retries; errors only
+ * surface as rejected commands). `target` is a store's status, whose `connection`
+ * carries the credentials of that store (the managed store's client user, a docker
+ * store's password, an external server's URL's), or a redis:// URL with its own.
+ * `{ admin: dataDir }` logs in as the addon's admin user of the managed store of
+ * `dataDir` instead (redis/admin-secret), for what the client user may not do
+ * (BGREWRITEAOF, CONFIG SET, DEBUG, MGET …). Not connected yet (lazyConnect): the
+ * first command connects, or `await c.connect()`.
+ */
+export function clientFor(t, target, { admin } = {}) {
+  const options = { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true }
+  let c
+  if (typeof target === 'string') {
+    c = new Redis(target, options)
+  } else if (admin) {
+    const password = fs.readFileSync(path.join(admin, 'redis', 'admin-secret'), 'utf8').trim()
+    c = new Redis({ host: '127.0.0.1', port: target.connection.port, username: 'claude-mem-store', password, ...options })
+  } else {
+    c = new Redis({ ...target.connection, ...options })
+  }
   c.on('error', () => {})
   t.after(() => c.disconnect())
   return c
 }
 
-/**
- * An ioredis client for the managed store of `dataDir` logged in as the addon's
- * admin user (redis/admin-secret), for what a test does that the client password
- * may not (BGREWRITEAOF, CONFIG SET, DEBUG …); closed after the test.
- */
-export function adminClientFor(t, dataDir, status) {
-  const password = fs.readFileSync(path.join(dataDir, 'redis', 'admin-secret'), 'utf8').trim()
-  const c = new Redis({ host: '127.0.0.1', port: status.connection.port, username: 'claude-mem-store', password, maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true })
-  c.on('error', () => {})
-  t.after(() => c.disconnect())
-  return c
+/** The container and volume names docker mode gives the store of `dataDir`. */
+export function dockerNames(dataDir) {
+  const short = crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12)
+  return { container: `claude-mem-valkey-${short}`, volume: `claude-mem-valkey-data-${short}` }
 }
 
 /**
@@ -224,9 +187,23 @@ function isOurServer(pid, dataDir) {
   }
 }
 
-/** Runs `node -e <code>` synchronously and returns its stdout (for child-process tests). */
-export function nodeEval(code, env = {}) {
-  return execFileSync(process.execPath, ['-e', code], { env: { ...process.env, ...env }, encoding: 'utf8' })
+/**
+ * The environment for a child (the CLI, a fixture) without any CLAUDE_MEM_* setting
+ * of the machine running the tests, with `extra` on top.
+ */
+export function cleanEnv(extra = {}) {
+  const env = {}
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLAUDE_MEM_')) env[k] = v
+  return { ...env, ...extra }
+}
+
+/**
+ * Runs `node -e <code>` synchronously in `cwd` with `env` merged into ours (`type:
+ * 'module'` for ESM) and returns spawnSync's result (for child-process tests).
+ */
+export function nodeEval(code, { cwd = ROOT, env = {}, type = 'commonjs' } = {}) {
+  const args = type === 'module' ? ['--input-type=module', '-e', code] : ['-e', code]
+  return spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } })
 }
 
 /** Asserts that `promise` rejects with an Error whose code is `code`; returns it. */

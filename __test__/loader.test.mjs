@@ -4,20 +4,14 @@
 // MODULE_NOT_FOUND.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ROOT, addon } from './helpers.mjs'
+import { ROOT, addon, nodeEval } from './helpers.mjs'
 
 const libc = process.platform === 'linux' ? '-gnu' : ''
 const target = `${process.platform}-${process.arch}${process.platform === 'win32' ? '-gnu' : libc}`
 const nodeFile = path.join(ROOT, `claude-mem-store.${target}.node`)
-
-function nodeEval(code, { cwd = ROOT, env = {}, type = 'commonjs' } = {}) {
-  const args = type === 'module' ? ['--input-type=module', '-e', code] : ['-e', code]
-  return spawnSync(process.execPath, args, { cwd, encoding: 'utf8', env: { ...process.env, ...env } })
-}
 
 function lastJson(r) {
   assert.equal(r.status, 0, r.stderr)

@@ -7,7 +7,6 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import {
-  adminClientFor,
   addon, FLAVORS, SERVERS, ROOT, Redis, clientFor, isAlive, killAndWait, readPid, recordOutcome, rejectsWithCode,
   startServer, stopStoreAfter, tmpDataDir, track, waitFor,
 } from './helpers.mjs'
@@ -148,7 +147,7 @@ for (const { id, flavor, bin } of SERVERS) {
       assert.equal(r.started, true)
       assert.equal(r.connection.port, s.connection.port, 'same port')
       assert.ok(r.notices.some((n) => n.includes('had exited')), JSON.stringify(r.notices))
-      const c2 = adminClientFor(t, dataDir, r) // MGET: not in the client user's allow-list
+      const c2 = clientFor(t, r, { admin: dataDir }) // MGET: not in the client user's allow-list
       const values = await c2.mget(...Array.from({ length: 1000 }, (_, i) => `old:${i}`))
       const kept = values.filter((v, i) => v === String(i)).length
       assert.equal(kept, 1000, 'every key written ≥ 2 s before the kill')

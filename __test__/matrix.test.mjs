@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, MATRIX, ROOT, adminClientFor, clientFor, isAlive, recordOutcome, rejectsWithCode, tmpDataDir, track, waitFor } from './helpers.mjs'
+import { addon, MATRIX, ROOT, clientFor, isAlive, recordOutcome, rejectsWithCode, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 const EXPECTED = ['redis-7.0', 'redis-7.2', 'redis-7.4', 'redis-8.0', 'redis-8.2', 'redis-8.6',
   'valkey-8.0', 'valkey-8.1', 'valkey-8.1-trixie', 'valkey-9.1', 'redict-7.3']
@@ -74,7 +74,7 @@ for (const { newer, older } of pairs) {
     const dataDir = tmpDataDir(t)
     const s = await addon.ensureQueueStoreStarted({ dataDir, binary: byId(newer).bin })
     track(s.pid)
-    const c = adminClientFor(t, dataDir, s)
+    const c = clientFor(t, s, { admin: dataDir })
     await c.set('queue-data', 'precious')
     await c.bgrewriteaof() // the AOF's base becomes an RDB in the newer server's format
     await waitFor(async () => (await c.info('persistence')).includes('aof_rewrite_in_progress:0') &&

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, adminClientFor, FLAVORS, ROOT, clientFor, isAlive, killAndWait, readPid, recordOutcome, tmpDataDir, track } from './helpers.mjs'
+import { addon, FLAVORS, ROOT, clientFor, isAlive, killAndWait, readPid, recordOutcome, tmpDataDir, track } from './helpers.mjs'
 
 const bin = FLAVORS.find((f) => f.bin)?.bin
 const RACERS = 16
@@ -112,7 +112,7 @@ test(`${RACERS} processes racing ensure/stop/uninstall: no orphan server, no los
 
   // No lost data: a final ensure finds every key written before the race.
   const last = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
-  const c2 = adminClientFor(t, dataDir, last) // MGET: not in the client user's allow-list
+  const c2 = clientFor(t, last, { admin: dataDir }) // MGET: not in the client user's allow-list
   const values = await c2.mget(Array.from({ length: KEYS }, (_, i) => `race:key:${i}`))
   const missing = values.filter((v, i) => v !== `value-${i}`).length
   assert.equal(missing, 0, `${missing} of ${KEYS} keys lost`)

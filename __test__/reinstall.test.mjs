@@ -14,7 +14,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { FLAVORS, ROOT, Redis, isAlive, stopStoreAfter, tmpDataDir, track, waitFor } from './helpers.mjs'
+import { FLAVORS, ROOT, Redis, cleanEnv, isAlive, stopStoreAfter, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 const server = FLAVORS.find((f) => f.bin)
 // Every built addon (a cross build leaves others beside this machine's); the loader picks its own.
@@ -35,8 +35,9 @@ function installPlugin(home, name) {
 
 /** `node <cli> <args…> --json` in `cwd`, as the user whose home is `home`; returns the parsed output. */
 function cli(home, cliPath, args, cwd) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLAUDE_MEM_') && k !== 'NAPI_RS_NATIVE_LIBRARY_PATH'))
-  const r = spawnSync(process.execPath, [cliPath, ...args, '--json'], { cwd, env: { ...env, HOME: home }, encoding: 'utf8', timeout: 60000 })
+  const env = cleanEnv({ HOME: home })
+  delete env.NAPI_RS_NATIVE_LIBRARY_PATH
+  const r = spawnSync(process.execPath, [cliPath, ...args, '--json'], { cwd, env, encoding: 'utf8', timeout: 60000 })
   assert.equal(r.status, 0, `${args.join(' ')}: exit ${r.status}\n${r.stdout}\n${r.stderr}`)
   return JSON.parse(r.stdout)
 }

@@ -17,6 +17,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { freePort } from '../../scripts/lib/free-port.mjs'
+import { killAndWait, track, waitFor } from './processes.mjs'
 
 const PG_ROOT = '/usr/lib/postgresql'
 const INSTALL_HINT = 'apt-get install -y --no-install-recommends postgresql-15 (Debian bookworm; `postgresql` elsewhere; any major works)'
@@ -72,40 +73,6 @@ function ownerIds() {
   return { uid, gid }
 }
 
-// Postmaster pids started by this process: killed at exit if the test's own
-// cleanup never ran (SIGKILL: the backends notice the postmaster's death and exit).
-const started = new Set()
-process.on('exit', () => {
-  for (const pid of started) {
-    try { process.kill(pid, 'SIGKILL') } catch {}
-  }
-})
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0)
-  } catch (e) {
-    return e.code === 'EPERM'
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
-}
-
-async function until(cond, what, timeoutMs) {
-  const deadline = Date.now() + timeoutMs
-  let pause = 5
-  while (Date.now() < deadline) {
-    if (await cond()) return
-    await new Promise((r) => setTimeout(r, pause))
-    pause = Math.min(pause * 2, 100)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-}
-
 /**
  * Initialises and starts a private cluster; stops it (by pid) and removes its dir
  * after the test `t`. Returns
@@ -131,19 +98,9 @@ export async function startPostgres(t, { timeoutMs = 60000 } = {}) {
     fs.chownSync(pwFile, uid, gid)
   }
   let pid = null
-  const stop = async () => {
-    if (pid && alive(pid)) {
-      // SIGINT = "fast" shutdown (SIGTERM would wait for every client to leave).
-      try { process.kill(pid, 'SIGINT') } catch {}
-      try {
-        await until(() => !alive(pid), `postgres (pid ${pid}) to exit after SIGINT`, 15000)
-      } catch {
-        try { process.kill(pid, 'SIGKILL') } catch {}
-        await until(() => !alive(pid), `postgres (pid ${pid}) to exit after SIGKILL`, 5000)
-      }
-    }
-    started.delete(pid)
-  }
+  // SIGINT = "fast" shutdown (SIGTERM would wait for every client to leave); SIGKILL
+  // after 15 s (the backends notice the postmaster's death and exit).
+  const stop = () => killAndWait(pid, 20000, { signal: 'SIGINT', graceMs: 15000 })
   t.after(async () => {
     await stop()
     fs.rmSync(dir, { recursive: true, force: true })
@@ -172,7 +129,7 @@ export async function startPostgres(t, { timeoutMs = 60000 } = {}) {
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', log, log], cwd: dir, detached: false })
   fs.closeSync(log)
   pid = child.pid
-  started.add(pid)
+  track(pid) // killed at exit if the test's own cleanup never ran
   let exited = null
   child.once('exit', (code, signal) => { exited = { code, signal } })
 
@@ -180,7 +137,7 @@ export async function startPostgres(t, { timeoutMs = 60000 } = {}) {
     try { return fs.readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n') } catch { return '' }
   }
   try {
-    await until(async () => {
+    await waitFor(async () => {
       if (exited) throw new Error(`postgres exited (${JSON.stringify(exited)}) before accepting connections:\n${tail()}`)
       return ready(pg.bin, port, dir)
     }, `postgres on 127.0.0.1:${port}`, timeoutMs)
