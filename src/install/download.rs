@@ -51,12 +51,15 @@ pub struct Downloaded {
     /// `<dataDir>/bin/valkey/<version>/bin/valkey-server`.
     pub binary: PathBuf,
     pub dir: PathBuf,
+    /// Absent (never `null`) when no hash was checked: already installed, unpinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Whether the hash checked was pinned (manifest or the `sha256` option) rather
     /// than read from the `.sha256` published beside the artifact.
     pub hash_pinned: bool,
     /// `manifest`, `option` or `published`.
     pub hash_source: &'static str,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     pub already_installed: bool,
     /// Links in the archive that were not created (only files and dirs are).
