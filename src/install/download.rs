@@ -42,6 +42,7 @@ pub struct DownloadRequest {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Downloaded {
     pub version: String,

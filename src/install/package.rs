@@ -26,17 +26,18 @@ pub struct PackageOutcome {
     pub command: Vec<String>,
     pub output_tail: String,
     /// A server listening on 6379 after the install; never ours, never touched.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_on_6379: Option<ForeignService>,
     pub notices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ForeignService {
     pub port: u16,
     pub held_by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     /// Whether it was not listening before the install (so the package started it).
     pub started_by_install: bool,

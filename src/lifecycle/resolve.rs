@@ -14,9 +14,10 @@ use crate::install::{
 };
 use crate::server::binaries;
 use crate::server::binary::{self, BinarySource, ServerBinary};
-use crate::settings::Settings;
+use crate::settings::{Mode, Settings};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub name: &'static str,
@@ -25,6 +26,7 @@ pub struct Step {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Choice {
     /// `managed` | `external` | `sqlite`.
@@ -35,6 +37,7 @@ pub struct Choice {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Resolution {
     /// `external` | `managed` | `install` | `fail` | `prompt` (interactive).
@@ -44,27 +47,27 @@ pub struct Resolution {
     /// first boot writes `CLAUDE_MEM_REDIS_MODE=external` to settings.json as a
     /// default, so a bare ensure would not follow the decision until one ensure has
     /// saved the mode.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     pub reason: String,
     /// What was checked, in order.
     pub steps: Vec<Step>,
     /// external: the URL to give BullMQ (credentials included: do not log it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted_url: Option<String>,
     /// managed/install: the server binary ensureQueueStoreStarted() will run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<ServerBinary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install: Option<InstallResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<InstallPlan>,
     /// fail: the command to run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<Choice>>,
 }
 
@@ -128,8 +131,8 @@ pub async fn resolve(
     let empty = |decision: &'static str, reason: String, steps: Vec<Step>| Resolution {
         decision,
         mode: match decision {
-            "external" => Some("external"),
-            "managed" | "install" => Some("managed"),
+            "external" => Some(Mode::External),
+            "managed" | "install" => Some(Mode::Managed),
             _ => None,
         },
         reason,

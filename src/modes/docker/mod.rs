@@ -403,7 +403,7 @@ fn stopped_status(
     QueueStoreStatus {
         owned: container.is_some(),
         container: container.map(|c| describe(c, names)),
-        ..QueueStoreStatus::not_running(settings.mode.as_str(), docker_paths(paths, names))
+        ..QueueStoreStatus::not_running(settings.mode, docker_paths(paths, names))
     }
 }
 
