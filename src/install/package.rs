@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::plan::InstallPlan;
 use super::platform::{PackageManager, find_program};
-use super::progress::{Progress, ProgressEvent};
+use super::progress::{Phase, Progress, ProgressEvent};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::port::port_holder;
 use crate::settings::GLOBAL_REDIS_PORT;
@@ -71,7 +71,7 @@ pub async fn install(
     }
     let busy_before = listening(GLOBAL_REDIS_PORT);
     progress(ProgressEvent::phase(
-        "package",
+        Phase::Package,
         format!("running {}", argv.join(" ")),
     ));
     let mut cmd = tokio::process::Command::new(&argv[0]);
@@ -180,7 +180,7 @@ pub async fn install(
         None
     };
     progress(ProgressEvent::phase(
-        "done",
+        Phase::Done,
         format!(
             "{} installed",
             plan.package.as_deref().unwrap_or("the package")

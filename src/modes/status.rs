@@ -195,9 +195,9 @@ pub struct StopResult {
     pub was_running: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    /// How it stopped: `shutdown`, `sigterm` or `sigkill` (managed), `docker-stop` (docker).
+    /// How it stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<&'static str>,
+    pub method: Option<StopMethod>,
     /// Set when the pid file named a process that is not ours (`E_NOT_OWNED`), or
     /// Docker mode could not ask Docker (`E_DOCKER_UNAVAILABLE`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -210,6 +210,18 @@ pub struct StopResult {
     /// how many. `force: true` stops it anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<u32>,
+}
+
+/// How a store was stopped: `shutdown`, `sigterm` or `sigkill` (managed),
+/// `docker-stop` (docker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum StopMethod {
+    Shutdown,
+    Sigterm,
+    Sigkill,
+    DockerStop,
 }
 
 impl StopResult {
