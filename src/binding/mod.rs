@@ -19,6 +19,8 @@ pub mod install;
 pub mod js_input;
 pub mod probe;
 pub mod runtime;
+#[cfg(test)]
+mod shapes;
 pub mod store;
 pub mod watch;
 

@@ -8,12 +8,13 @@ use crate::checks::client::Endpoint;
 use crate::error::ErrorCode;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
     pub detail: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
 }
 
@@ -47,28 +48,30 @@ impl Check {
 
 /// Connection options ready for ioredis / BullMQ's `connection`.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionOptions {
     pub host: String,
     pub port: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub db: Option<i64>,
     /// Present only for TLS: ioredis takes TLS options as an object (`tls: {}`),
     /// and `tls: false` is not a valid ioredis option type.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsOptions>,
 }
 
 /// TLS options in ioredis's shape (`tls.connect` options).
 #[derive(Debug, Clone, Default, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct TlsOptions {
     /// The name to verify the certificate against (SNI), when the host is a name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servername: Option<String>,
 }
 

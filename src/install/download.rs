@@ -15,7 +15,7 @@ use super::fetch;
 use super::manifest::{Manifest, preferred_distro, valkey_arch};
 use super::mirror::{self, artifact_url, redact};
 use super::platform::Platform;
-use super::progress::{Progress, ProgressEvent};
+use super::progress::{Phase, Progress, ProgressEvent};
 use super::unpack;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
@@ -41,7 +41,19 @@ pub struct DownloadRequest {
     pub lock_timeout: Duration,
 }
 
+/// Where the sha256 a download was checked against came from: the built-in
+/// manifest, the `sha256` option (both pinned), or the `.sha256` published beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum HashSource {
+    Manifest,
+    Option,
+    Published,
+}
+
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Downloaded {
     pub version: String,
@@ -51,12 +63,14 @@ pub struct Downloaded {
     /// `<dataDir>/bin/valkey/<version>/bin/valkey-server`.
     pub binary: PathBuf,
     pub dir: PathBuf,
+    /// Absent (never `null`) when no hash was checked: already installed, unpinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Whether the hash checked was pinned (manifest or the `sha256` option) rather
     /// than read from the `.sha256` published beside the artifact.
     pub hash_pinned: bool,
-    /// `manifest`, `option` or `published`.
-    pub hash_source: &'static str,
+    pub hash_source: HashSource,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     pub already_installed: bool,
     /// Links in the archive that were not created (only files and dirs are).
@@ -115,16 +129,18 @@ pub async fn install(
         req.allow_http,
         &origin,
     )?;
-    let pinned: Option<(String, &'static str)> = match &req.sha256 {
-        Some(h) => Some((normalize_hash(h)?, "option")),
-        None if artifact.pinned => Some((artifact.sha256.to_ascii_lowercase(), "manifest")),
+    let pinned: Option<(String, HashSource)> = match &req.sha256 {
+        Some(h) => Some((normalize_hash(h)?, HashSource::Option)),
+        None if artifact.pinned => {
+            Some((artifact.sha256.to_ascii_lowercase(), HashSource::Manifest))
+        }
         None => None,
     };
 
     let root = req.data_dir.join("bin").join("valkey");
     std::fs::create_dir_all(&root).map_err(|e| StoreError::io("create", &root, &e))?;
     progress(ProgressEvent::phase(
-        "lock",
+        Phase::Lock,
         format!("waiting for the install lock in {}", root.display()),
     ));
     let _lock = lock::acquire(&root.join(LOCK_FILE), req.lock_timeout).await?;
@@ -139,7 +155,7 @@ pub async fn install(
         dir: final_dir.clone(),
         sha256: pinned.as_ref().map(|p| p.0.clone()),
         hash_pinned: pinned.is_some(),
-        hash_source: pinned.as_ref().map_or("published", |p| p.1),
+        hash_source: pinned.as_ref().map_or(HashSource::Published, |p| p.1),
         bytes: None,
         already_installed: false,
         skipped_links: Vec::new(),
@@ -148,7 +164,7 @@ pub async fn install(
     if final_binary.is_file() && test_run(&final_binary, &version).await.is_ok() {
         outcome.already_installed = true;
         progress(ProgressEvent::phase(
-            "done",
+            Phase::Done,
             format!("Valkey {version} is already installed"),
         ));
         return Ok(outcome);
@@ -161,7 +177,7 @@ pub async fn install(
         Some((hash, _)) => hash,
         None => {
             progress(ProgressEvent::phase(
-                "checksum",
+                Phase::Checksum,
                 format!("fetching {}", redact(checksum_url.as_str())),
             ));
             let text = fetch::small_text(&client, &checksum_url, progress).await.map_err(|e| {
@@ -190,7 +206,7 @@ pub async fn install(
     let archive = staging.path().join(artifact.file_name());
     let fetched = fetch::to_file(&client, &url, &archive, progress).await?;
     outcome.bytes = Some(fetched.bytes);
-    progress(ProgressEvent::phase("verify", "checking the sha256"));
+    progress(ProgressEvent::phase(Phase::Verify, "checking the sha256"));
     if fetched.sha256 != expected {
         return Err(StoreError::new(
             ErrorCode::Checksum,
@@ -200,16 +216,16 @@ pub async fn install(
                 fetched.sha256,
                 expected,
                 match outcome.hash_source {
-                    "published" => "the published .sha256",
-                    "option" => "the sha256 option",
-                    _ => "the built-in manifest",
+                    HashSource::Published => "the published .sha256",
+                    HashSource::Option => "the sha256 option",
+                    HashSource::Manifest => "the built-in manifest",
                 }
             ),
         ));
     }
 
     progress(ProgressEvent::phase(
-        "unpack",
+        Phase::Unpack,
         format!("unpacking {}", artifact.file_name()),
     ));
     let tree = staging.path().join("tree");
@@ -227,13 +243,13 @@ pub async fn install(
     let unpacked_root = server_root(&tree, &artifact.stem())?;
 
     progress(ProgressEvent::phase(
-        "test-run",
+        Phase::TestRun,
         "running valkey-server --version",
     ));
     test_run(&unpacked_root.join("bin").join("valkey-server"), &version).await?;
 
     progress(ProgressEvent::phase(
-        "install",
+        Phase::Install,
         format!("moving it into {}", final_dir.display()),
     ));
     if final_dir.exists() {
@@ -247,7 +263,7 @@ pub async fn install(
         .map_err(|e| StoreError::io("move into place", &final_dir, &e))?;
     drop(staging);
     progress(ProgressEvent::phase(
-        "done",
+        Phase::Done,
         format!("Valkey {version} installed in {}", final_dir.display()),
     ));
     Ok(outcome)

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::mirror::{is_loopback, redact};
-use super::progress::{Progress, ProgressEvent, Throttle};
+use super::progress::{Phase, Progress, ProgressEvent, Throttle};
 use crate::error::{ErrorCode, Result, StoreError};
 
 /// Attempts per file, and the pause before each retry (doubling).
@@ -90,7 +90,7 @@ where
             Ok(value) => return Ok(value),
             Err(Ok(e)) if e.transient && n < ATTEMPTS => {
                 progress(ProgressEvent::phase(
-                    "retry",
+                    Phase::Retry,
                     format!("attempt {n} of {ATTEMPTS} failed ({}); retrying", e.message),
                 ));
                 last = e.message;
@@ -130,7 +130,7 @@ async fn attempt_to_file(
     let mut throttle = Throttle::new(Duration::from_millis(100));
     let emit = |bytes: u64| {
         progress(ProgressEvent {
-            phase: "download",
+            phase: Phase::Download,
             bytes: Some(bytes),
             total,
             message: None,

@@ -55,29 +55,30 @@ pub struct InstallRequest {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct InstallResult {
     /// `apt` | `dnf` | `yum` | `apk` | `pacman` | `brew` | `download`.
     pub method: &'static str,
     pub flavor: Flavor,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// The server binary now available, as detectServerBinaries() would list it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<PathBuf>,
     pub already_installed: bool,
     /// Package method: the command that ran and the last lines it printed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_tail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_on_6379: Option<ForeignService>,
     /// Download method: what was fetched and how it was verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<Downloaded>,
     /// Download method: whether the checked hash was pinned (see download.hashSource).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_pinned: Option<bool>,
     pub reason: String,
     pub notices: Vec<String>,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::plan::InstallPlan;
 use super::platform::{PackageManager, find_program};
-use super::progress::{Progress, ProgressEvent};
+use super::progress::{Phase, Progress, ProgressEvent};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::port::port_holder;
 use crate::settings::GLOBAL_REDIS_PORT;
@@ -26,17 +26,18 @@ pub struct PackageOutcome {
     pub command: Vec<String>,
     pub output_tail: String,
     /// A server listening on 6379 after the install; never ours, never touched.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_on_6379: Option<ForeignService>,
     pub notices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ForeignService {
     pub port: u16,
     pub held_by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
     /// Whether it was not listening before the install (so the package started it).
     pub started_by_install: bool,
@@ -70,7 +71,7 @@ pub async fn install(
     }
     let busy_before = listening(GLOBAL_REDIS_PORT);
     progress(ProgressEvent::phase(
-        "package",
+        Phase::Package,
         format!("running {}", argv.join(" ")),
     ));
     let mut cmd = tokio::process::Command::new(&argv[0]);
@@ -179,7 +180,7 @@ pub async fn install(
         None
     };
     progress(ProgressEvent::phase(
-        "done",
+        Phase::Done,
         format!(
             "{} installed",
             plan.package.as_deref().unwrap_or("the package")

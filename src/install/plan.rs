@@ -16,29 +16,31 @@ use crate::server::flavor::Flavor;
 const QUERY_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct InstallPlan {
     /// `apt` | `dnf` | `yum` | `apk` | `pacman` | `brew` | `download` | `docker` | `external`.
     pub method: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flavor: Option<Flavor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
     /// The exact program and arguments installQueueStore() runs (without sudo).
     pub command: Vec<String>,
     /// What to type in a shell, `sudo` included when needed; absent when there is
     /// nothing to run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell_command: Option<String>,
     pub needs_sudo: bool,
     pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub download: Option<DownloadPlan>,
     pub platform: Platform,
 }
 
 /// The Valkey build the download method would fetch.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DownloadPlan {
     pub version: String,

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 /// The package managers we know how to drive, in the order we prefer them on Linux.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum PackageManager {
     Apt,
@@ -60,6 +61,7 @@ impl PackageManager {
 
 /// The facts planning depends on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Platform {
     /// `linux`, `macos`, `windows`, …
@@ -67,18 +69,18 @@ pub struct Platform {
     /// `x86_64`, `aarch64`, …
     pub arch: &'static str,
     /// `/etc/os-release` `ID`, e.g. `debian`, `ubuntu`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distro: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distro_version: Option<String>,
     /// `VERSION_CODENAME`, e.g. `bookworm`, `noble`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codename: Option<String>,
     /// `ID_LIKE`, e.g. `debian` on Ubuntu.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub distro_like: Vec<String>,
     /// `gnu` or `musl` on Linux: Valkey's tarballs are glibc builds.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub libc: Option<&'static str>,
     pub is_root: bool,
     /// Present package managers, preferred first.

@@ -6,24 +6,40 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+/// The step an install is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Lock,
+    Checksum,
+    Download,
+    Retry,
+    Verify,
+    Unpack,
+    TestRun,
+    Install,
+    Package,
+    Done,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProgressEvent {
-    /// `lock`, `checksum`, `download`, `retry`, `verify`, `unpack`, `test-run`,
-    /// `install`, `package`, `done`.
-    pub phase: &'static str,
+    pub phase: Phase,
     /// Bytes received so far (download phase).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
     /// Total bytes when the server said (Content-Length).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
 impl ProgressEvent {
-    pub fn phase(phase: &'static str, message: impl Into<String>) -> ProgressEvent {
+    pub fn phase(phase: Phase, message: impl Into<String>) -> ProgressEvent {
         ProgressEvent {
             phase,
             bytes: None,

@@ -14,9 +14,10 @@ use crate::install::{
 };
 use crate::server::binaries;
 use crate::server::binary::{self, BinarySource, ServerBinary};
-use crate::settings::Settings;
+use crate::settings::{Mode, Settings};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Step {
     pub name: &'static str,
@@ -24,47 +25,69 @@ pub struct Step {
     pub detail: String,
 }
 
+/// What claude-mem's prompt offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum ChoiceId {
+    Managed,
+    External,
+    Sqlite,
+}
+
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Choice {
-    /// `managed` | `external` | `sqlite`.
-    pub id: &'static str,
+    pub id: ChoiceId,
     pub label: &'static str,
     pub recommended: bool,
     pub detail: String,
 }
 
+/// What resolveQueueStore decided; `prompt`: nothing (interactive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    External,
+    Managed,
+    Install,
+    Fail,
+    Prompt,
+}
+
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct Resolution {
-    /// `external` | `managed` | `install` | `fail` | `prompt` (interactive).
-    pub decision: &'static str,
+    pub decision: Decision,
     /// The mode to start the store in: pass it to ensureQueueStoreStarted({ mode })
     /// (`external`, or `managed` after a managed or install decision). claude-mem's
     /// first boot writes `CLAUDE_MEM_REDIS_MODE=external` to settings.json as a
     /// default, so a bare ensure would not follow the decision until one ensure has
     /// saved the mode.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     pub reason: String,
     /// What was checked, in order.
     pub steps: Vec<Step>,
     /// external: the URL to give BullMQ (credentials included: do not log it).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted_url: Option<String>,
     /// managed/install: the server binary ensureQueueStoreStarted() will run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<ServerBinary>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub install: Option<InstallResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<InstallPlan>,
     /// fail: the command to run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<Choice>>,
 }
 
@@ -125,11 +148,11 @@ pub async fn resolve(
     if req.interactive {
         return Ok(prompt(steps, working_url, binary, plan));
     }
-    let empty = |decision: &'static str, reason: String, steps: Vec<Step>| Resolution {
+    let empty = |decision: Decision, reason: String, steps: Vec<Step>| Resolution {
         decision,
         mode: match decision {
-            "external" => Some("external"),
-            "managed" | "install" => Some("managed"),
+            Decision::External => Some(Mode::External),
+            Decision::Managed | Decision::Install => Some(Mode::Managed),
             _ => None,
         },
         reason,
@@ -147,7 +170,7 @@ pub async fn resolve(
             url: Some(url),
             redacted_url: Some(redacted.clone()),
             ..empty(
-                "external",
+                Decision::External,
                 format!(
                     "CLAUDE_MEM_REDIS_URL ({redacted}) answers and passes the health checks, so it is used as is and not managed."
                 ),
@@ -164,7 +187,7 @@ pub async fn resolve(
                 b.path.display()
             ),
             binary: Some(b),
-            ..empty("managed", String::new(), steps)
+            ..empty(Decision::Managed, String::new(), steps)
         });
     }
     if req.install_redis {
@@ -198,7 +221,7 @@ pub async fn resolve(
             binary,
             install: Some(result),
             plan: Some(plan),
-            ..empty("install", String::new(), steps)
+            ..empty(Decision::Install, String::new(), steps)
         });
     }
     let command = plan
@@ -213,7 +236,7 @@ pub async fn resolve(
         ),
         command: Some(command),
         plan: Some(plan),
-        ..empty("fail", String::new(), steps)
+        ..empty(Decision::Fail, String::new(), steps)
     })
 }
 
@@ -242,26 +265,26 @@ fn prompt(
     };
     let choices = vec![
         Choice {
-            id: "managed",
+            id: ChoiceId::Managed,
             label: "Manage local Valkey for me",
             recommended: true,
             detail: managed_detail,
         },
         Choice {
-            id: "external",
+            id: ChoiceId::External,
             label: "Use existing Redis URL",
             recommended: false,
             detail: external_detail,
         },
         Choice {
-            id: "sqlite",
+            id: ChoiceId::Sqlite,
             label: "Keep SQLite queue for now",
             recommended: false,
             detail: "keep the SQLite queue; BullMQ can be turned on later".into(),
         },
     ];
     Resolution {
-        decision: "prompt",
+        decision: Decision::Prompt,
         mode: None,
         reason: "interactive: claude-mem asks the user; nothing was decided or installed".into(),
         steps,

@@ -19,6 +19,7 @@ use crate::settings::paths::StorePaths;
 use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, KEY_URL, Mode, Settings, is_own_store_url};
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct UninstallResult {
     pub stop: StopResult,

@@ -75,9 +75,12 @@ pub fn stop(settings: &Settings) -> StopResult {
     }
 }
 
-/// Where external mode's server is, as claude-mem's runtime finds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AddressFrom {
+/// Where external mode's server is, as claude-mem's runtime finds it
+/// (`QueueStoreStatus.addressFrom`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub enum AddressFrom {
     /// `CLAUDE_MEM_REDIS_URL`.
     Url,
     /// The URL is empty: `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT`, no password.
@@ -165,13 +168,10 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
         persistence: report.persistence,
         policy: report.policy,
         checks: report.checks,
-        address_from: Some(match address.from {
-            AddressFrom::Url => "url",
-            AddressFrom::HostPort => "hostPort",
-        }),
+        address_from: Some(address.from),
         notices,
         ..QueueStoreStatus::not_running(
-            settings.mode.as_str(),
+            settings.mode,
             StatusPaths::new(&StorePaths::new(&settings.data_dir), None),
         )
     }

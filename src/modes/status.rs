@@ -6,22 +6,26 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::checks::report::{Check, ConnectionOptions};
+use crate::modes::external::AddressFrom;
 use crate::server::flavor::Flavor;
+use crate::settings::Mode;
 use crate::settings::paths::StorePaths;
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerDescription {
     pub flavor: Flavor,
     pub version: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<String>,
     /// The Valkey bundled in this addon's platform package.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bundled: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StatusPaths {
     pub data_dir: String,
@@ -29,7 +33,7 @@ pub struct StatusPaths {
     pub config: String,
     pub data: String,
     pub pid_file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<String>,
 }
 
@@ -49,66 +53,69 @@ impl StatusPaths {
 
 /// The persisted port was held by another program, so the store moved.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PortMove {
     pub from: u16,
     pub to: u16,
     pub held_by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder_pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStoreStatus {
-    pub mode: &'static str,
+    pub mode: Mode,
     pub running: bool,
     pub owned: bool,
     /// Whether this call started the server (false when it adopted a running one).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redacted_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection: Option<ConnectionOptions>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<ServerDescription>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     pub paths: StatusPaths,
     pub checks: Vec<Check>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_moved: Option<PortMove>,
     /// Things that happened and are worth telling (a stale pid file set aside, …).
     pub notices: Vec<String>,
     /// Docker mode: the store's container (found by its labels).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<DockerContainer>,
     /// External mode: where the server's address came from — `url`
     /// (`CLAUDE_MEM_REDIS_URL`), or `hostPort` (the URL is empty, so, as
     /// claude-mem's runtime does, `CLAUDE_MEM_REDIS_HOST:CLAUDE_MEM_REDIS_PORT`
     /// with no password).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_from: Option<&'static str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_from: Option<AddressFrom>,
     /// The BullMQ key prefix claude-mem's queues use with these settings (its
     /// default and sanitiser applied); the smoke test runs under it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// Our own store (managed, docker): how many clients other than this call's own
     /// connection are connected (claude-mem processes, workers, other tools). A
     /// stop leaves a store with other clients running unless forced.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<u32>,
 }
 
 /// The Docker-mode store's container.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct DockerContainer {
     pub id: String,
@@ -123,7 +130,7 @@ pub struct DockerContainer {
 impl QueueStoreStatus {
     /// A store in `mode` that is not running (yet): nothing but where its files are.
     /// Every mode's status starts from this and fills in what it found.
-    pub fn not_running(mode: &'static str, paths: StatusPaths) -> QueueStoreStatus {
+    pub fn not_running(mode: Mode, paths: StatusPaths) -> QueueStoreStatus {
         QueueStoreStatus {
             mode,
             running: false,
@@ -179,29 +186,42 @@ impl QueueStoreStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct StopResult {
     /// Whether this call stopped a running server.
     pub stopped: bool,
     /// Whether a server of ours was running when the call began.
     pub was_running: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    /// How it stopped: `shutdown`, `sigterm` or `sigkill` (managed), `docker-stop` (docker).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub method: Option<&'static str>,
+    /// How it stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<StopMethod>,
     /// Set when the pid file named a process that is not ours (`E_NOT_OWNED`), or
     /// Docker mode could not ask Docker (`E_DOCKER_UNAVAILABLE`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
     pub message: String,
     /// Where a stale or foreign pid file was moved to.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stale_pid_file: Option<String>,
     /// Not stopped because other clients use the store (`code` `E_STORE_IN_USE`):
     /// how many. `force: true` stops it anyway.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clients: Option<u32>,
+}
+
+/// How a store was stopped: `shutdown`, `sigterm` or `sigkill` (managed),
+/// `docker-stop` (docker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "kebab-case")]
+pub enum StopMethod {
+    Shutdown,
+    Sigterm,
+    Sigkill,
+    DockerStop,
 }
 
 impl StopResult {

@@ -11,6 +11,7 @@ use crate::server::flavor::{Flavor, parse_version};
 
 /// Where we found a binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum BinarySource {
     /// The `binary` option.
@@ -25,6 +26,7 @@ pub enum BinarySource {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ServerBinary {
     pub path: PathBuf,
     pub flavor: Flavor,

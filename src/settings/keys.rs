@@ -35,7 +35,10 @@ pub const STORE_OPTION_KEYS: &[&str] = &[
     "caFile",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Serialized as `as_str` says (`QueueStoreStatus.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "lowercase")]
 pub enum Mode {
     Managed,
     External,

@@ -44,6 +44,7 @@ pub struct ProbeOptions {
 
 /// What `probeRedisUrl` returns (`ProbeReport` in index.d.ts).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeReport {
     /// No check failed with an error code (warnings allowed).
@@ -51,14 +52,14 @@ pub struct ProbeReport {
     /// The URL with its password masked (the same as `redacted_url`).
     pub url: String,
     pub redacted_url: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flavor: Option<Flavor>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub cluster: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<String>,
     pub checks: Vec<Check>,
     /// Host, port, user, db and TLS for ioredis; the password is left out.

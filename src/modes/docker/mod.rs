@@ -25,7 +25,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::modes::managed::login;
 use crate::modes::status::{
-    DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopResult,
+    DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopMethod, StopResult,
 };
 use crate::settings::Settings;
 use crate::settings::paths::{StorePaths, create_private_dir};
@@ -341,7 +341,7 @@ pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
         stopped: true,
         was_running: true,
         pid: None,
-        method: Some("docker-stop"),
+        method: Some(StopMethod::DockerStop),
         code: None,
         message: format!(
             "stopped container {} (port {}); it is kept with its volume {}, and ensureQueueStoreStarted() starts it again",
@@ -403,7 +403,7 @@ fn stopped_status(
     QueueStoreStatus {
         owned: container.is_some(),
         container: container.map(|c| describe(c, names)),
-        ..QueueStoreStatus::not_running(settings.mode.as_str(), docker_paths(paths, names))
+        ..QueueStoreStatus::not_running(settings.mode, docker_paths(paths, names))
     }
 }
 

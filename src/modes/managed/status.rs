@@ -115,7 +115,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
 }
 
 pub(super) fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
-    QueueStoreStatus::not_running(settings.mode.as_str(), StatusPaths::new(paths, None))
+    QueueStoreStatus::not_running(settings.mode, StatusPaths::new(paths, None))
 }
 
 pub(super) fn running_status(

@@ -13,7 +13,7 @@ use crate::server::process::{self, Signal};
 use super::ownership::{Verdict, find_orphan, verify};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::status::StopResult;
+use crate::modes::status::{StopMethod, StopResult};
 use crate::server::pidfile::{self, PidFile};
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
@@ -184,23 +184,23 @@ pub async fn stop_process(
     pid: u32,
     client: Option<&mut Client>,
     timeout: Duration,
-) -> Result<&'static str> {
+) -> Result<StopMethod> {
     if let Some(client) = client {
         // An error here (e.g. the server refused) just moves us on to signals.
         let _ = client.shutdown().await;
         if wait_exit(pid, timeout / 2).await {
-            return Ok("shutdown");
+            return Ok(StopMethod::Shutdown);
         }
     }
     process::signal(pid, Signal::Term);
     // A server stopped with SIGSTOP only acts on SIGTERM once it runs again.
     process::signal(pid, Signal::Cont);
     if wait_exit(pid, timeout / 4).await {
-        return Ok("sigterm");
+        return Ok(StopMethod::Sigterm);
     }
     process::signal(pid, Signal::Kill);
     if wait_exit(pid, (timeout / 4).max(Duration::from_secs(2))).await {
-        return Ok("sigkill");
+        return Ok(StopMethod::Sigkill);
     }
     Err(StoreError::new(
         ErrorCode::Timeout,

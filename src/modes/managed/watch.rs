@@ -18,6 +18,7 @@ use crate::settings::paths::StorePaths;
 
 /// What the watcher saw or did; sent to the `onEvent` callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(
     rename_all = "camelCase",
     rename_all_fields = "camelCase",
@@ -26,7 +27,7 @@ use crate::settings::paths::StorePaths;
 pub enum WatchEvent {
     /// Watching began; `pid` is the store's, if it was running.
     Watching {
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
     },
     /// The store's process is gone without having been stopped.
