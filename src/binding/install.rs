@@ -4,11 +4,11 @@
 //! installQueueStore and resolveQueueStore take an `onProgress` function inside
 //! their options. A function cannot travel as JSON, so these two are sync entry
 //! points that split the options on the JS thread — `onProgress` becomes a
-//! threadsafe function, everything else a JSON value for the usual strict
-//! `OptionReader` — and then return the promise of the async work.
+//! threadsafe function, everything else a JSON value for the plain-Rust readers
+//! (`install::options`, `ResolveRequest::read`) — and then return the promise of
+//! the async work.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -16,33 +16,17 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use super::js_input::{self, JsInput};
+use super::only_options;
 use super::runtime::promise;
 use crate::error::{ErrorCode, StoreError};
-use crate::install::download::{DownloadRequest, resolve_mirror};
-use crate::install::mirror::KEY_ALLOW_HTTP;
+use crate::install::options::{self as install_options, INSTALL, PLAN};
 use crate::install::platform::Platform;
 use crate::install::progress::{Progress, ProgressEvent};
-use crate::install::{self, InstallRequest, Method, plan};
-use crate::lifecycle::resolve::{self, ResolveRequest};
+use crate::install::{self, plan};
+use crate::lifecycle::resolve::{self, RESOLVE, ResolveRequest};
 use crate::lifecycle::uninstall;
-use crate::settings::options::OptionReader;
-use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
-
-/// A package manager may take minutes (a first `apt-get install` downloads);
-/// a download waits this long for another installer's lock.
-const DEFAULT_INSTALL_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-
-const INSTALL_KEYS: &[&str] = &[
-    "method",
-    "version",
-    "distro",
-    "allowSudo",
-    "mirror",
-    "allowHttp",
-    "sha256",
-    "dataDir",
-    "timeoutMs",
-];
+use crate::settings::process_env;
+use crate::settings::read::{UNINSTALL, UninstallOptions};
 
 /// `(event) => void`, called on the JS thread; what it returns is ignored and
 /// what it throws is caught (see `progress_sink`).
@@ -59,18 +43,9 @@ type ProgressFn = ThreadsafeFunction<Value, Unknown<'static>, Value, Status, fal
 )]
 pub fn plan_install(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        extra.nothing("planInstall", "one argument (options)")?;
-        let options = options.options("planInstall")?;
-        let reader = OptionReader::new("planInstall", options.as_ref(), &["method"])?;
-        let method = parse_method("planInstall", reader.string("method")?)?;
-        let platform = Platform::detect();
-        Ok(match method {
-            Method::Package(m) => {
-                let download = plan::download_plan(&platform);
-                plan::manager_plan_off_worker(&platform, m, download).await
-            }
-            _ => plan::plan_off_worker(&platform).await,
-        })
+        let options = only_options(PLAN.function, options, extra)?;
+        let method = install_options::read_plan(options.as_ref())?;
+        Ok(plan::plan_for_method(&Platform::detect(), method).await)
     })
 }
 
@@ -101,13 +76,12 @@ pub fn install_queue_store<'a>(
     options: Unknown<'a>,
     extra: JsInput,
 ) -> Result<Object<'a>> {
-    let split = split_options(env, "installQueueStore", options);
+    let split = split_options(env, INSTALL.function, options);
     promise(env, async move {
-        extra.nothing("installQueueStore", "one argument (options)")?;
+        extra.nothing(INSTALL.function, "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
-        let reader = OptionReader::new("installQueueStore", json.as_ref(), INSTALL_KEYS)?;
-        let req = install_request("installQueueStore", &reader, None)?;
+        let req = install_options::read_install(json.as_ref(), &process_env())?;
         let platform = Platform::detect();
         install::install(req, &platform, &progress).await
     })
@@ -129,33 +103,12 @@ pub fn resolve_queue_store<'a>(
     options: Unknown<'a>,
     extra: JsInput,
 ) -> Result<Object<'a>> {
-    let split = split_options(env, "resolveQueueStore", options);
+    let split = split_options(env, RESOLVE.function, options);
     promise(env, async move {
-        extra.nothing("resolveQueueStore", "one argument (options)")?;
+        extra.nothing(RESOLVE.function, "one argument (options)")?;
         let (json, on_progress) = split?;
         let progress = progress_sink(on_progress);
-        let keys: Vec<&str> = STORE_OPTION_KEYS
-            .iter()
-            .copied()
-            .chain([
-                "installRedis",
-                "interactive",
-                "method",
-                "version",
-                "distro",
-                "allowSudo",
-                "mirror",
-                "allowHttp",
-                "sha256",
-            ])
-            .collect();
-        let reader = OptionReader::new("resolveQueueStore", json.as_ref(), &keys)?;
-        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
-        let req = ResolveRequest {
-            install_redis: reader.bool("installRedis")?.unwrap_or(false),
-            interactive: reader.bool("interactive")?.unwrap_or(false),
-            install: install_request("resolveQueueStore", &reader, Some(&settings))?,
-        };
+        let (settings, req) = ResolveRequest::read(json.as_ref(), &process_env())?;
         resolve::resolve(&settings, req, &progress).await
     })
 }
@@ -172,93 +125,9 @@ pub fn resolve_queue_store<'a>(
 )]
 pub fn uninstall_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        extra.nothing("uninstallQueueStore", "one argument (options)")?;
-        let options = options.options("uninstallQueueStore")?;
-        let keys: Vec<&str> = STORE_OPTION_KEYS
-            .iter()
-            .copied()
-            .chain(["purgeData", "force"])
-            .collect();
-        let reader = OptionReader::new("uninstallQueueStore", options.as_ref(), &keys)?;
-        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
-        uninstall::uninstall(
-            &settings,
-            reader.bool("purgeData")?.unwrap_or(false),
-            reader.bool("force")?.unwrap_or(false),
-        )
-        .await
-    })
-}
-
-fn parse_method(function: &str, raw: Option<String>) -> crate::error::Result<Method> {
-    match raw {
-        None => Ok(Method::Auto),
-        Some(m) => Method::parse(&m).ok_or_else(|| {
-            StoreError::new(
-                ErrorCode::BadOption,
-                format!(
-                    "{function}: method '{}' is not one of auto, download, apt, dnf, yum, apk, pacman, brew.",
-                    m.chars().take(40).collect::<String>()
-                ),
-            )
-        }),
-    }
-}
-
-/// The install part of installQueueStore's / resolveQueueStore's options.
-fn install_request(
-    function: &'static str,
-    reader: &OptionReader<'_>,
-    resolved: Option<&Settings>,
-) -> crate::error::Result<InstallRequest> {
-    let env = settings::process_env();
-    let settings = match resolved {
-        Some(s) => s.clone(),
-        None => {
-            let opts = StoreOptions {
-                data_dir: reader.string("dataDir")?,
-                timeout_ms: reader.number_text("timeoutMs")?,
-                ..Default::default()
-            };
-            Settings::resolve(&opts, &env)?
-        }
-    };
-    let explicit_timeout = reader.number_text("timeoutMs")?.is_some();
-    let timeout = if explicit_timeout {
-        settings.timeout
-    } else {
-        DEFAULT_INSTALL_TIMEOUT
-    };
-    let method = parse_method(function, reader.string("method")?)?;
-    let allow_http = reader.bool("allowHttp")?.unwrap_or(false)
-        || env
-            .get(KEY_ALLOW_HTTP)
-            .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-    let distro = reader.string("distro")?;
-    if let Some(d) = &distro
-        && d != "jammy"
-        && d != "noble"
-    {
-        return Err(StoreError::new(
-            ErrorCode::BadOption,
-            format!(
-                "{function}: distro must be 'jammy' or 'noble' (the Ubuntu releases Valkey builds on)."
-            ),
-        ));
-    }
-    Ok(InstallRequest {
-        method,
-        allow_sudo: reader.bool("allowSudo")?.unwrap_or(false),
-        timeout,
-        download: DownloadRequest {
-            data_dir: settings.data_dir.clone(),
-            version: reader.string("version")?,
-            distro,
-            mirror: resolve_mirror(reader.string("mirror")?, &env, &settings.file)?,
-            allow_http,
-            sha256: reader.string("sha256")?,
-            lock_timeout: timeout,
-        },
+        let options = only_options(UNINSTALL.function, options, extra)?;
+        let o = UninstallOptions::read(options.as_ref(), &process_env())?;
+        uninstall::uninstall(&o.settings, o.purge_data, o.force).await
     })
 }
 

@@ -1,8 +1,12 @@
 //! The one N-API layer: converts JavaScript options into plain Rust, runs the
 //! logic, and turns results and errors back into JavaScript. No logic lives here.
 //!
-//! Options arrive as JSON values so that our own validation answers every mistake
-//! with a stable code; results leave as JSON values shaped like index.d.ts.
+//! Options arrive as JSON values (`js_input`) so that our own validation answers
+//! every mistake with a stable code; what they mean — keys, defaults, environment
+//! variables, ranges — is decided by the plain-Rust readers (`settings::read`,
+//! `install::options`, `checks::probe::options`, `ResolveRequest::read`), which
+//! the exports call with that JSON and the process environment. Results leave as
+//! JSON values shaped like index.d.ts.
 //! Errors become real JS `Error`s whose `code` is one of the stable codes: napi-rs
 //! cannot give an async result's error a custom code directly (napi-rs #1632), so
 //! a result is wrapped in `Coded`, which builds the Error on the JS thread.
@@ -12,8 +16,6 @@ use napi::bindgen_prelude::*;
 use serde_json::Value;
 
 use crate::error::StoreError;
-use crate::settings::options::OptionReader;
-use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
 
 pub mod install;
 pub mod js_input;
@@ -42,14 +44,13 @@ impl ToNapiValue for Coded {
     }
 }
 
-/// The store options of `function` (its one argument), resolved into settings.
-pub(crate) fn store_settings(
-    function: &'static str,
+/// The options of an export that takes one argument, as JSON (`None`: none given);
+/// a second argument or an unreadable value is `E_BAD_OPTION`.
+pub(crate) fn only_options(
+    function: &str,
     options: js_input::JsInput,
     extra: js_input::JsInput,
-) -> crate::error::Result<Settings> {
+) -> crate::error::Result<Option<Value>> {
     extra.nothing(function, "one argument (options)")?;
-    let options = options.options(function)?;
-    let reader = OptionReader::new(function, options.as_ref(), STORE_OPTION_KEYS)?;
-    Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())
+    options.options(function)
 }

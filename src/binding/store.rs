@@ -1,12 +1,12 @@
 //! The store's lifecycle functions: ensure, status, stop, detect.
 
 use super::js_input::JsInput;
+use super::only_options;
 use super::runtime::promise;
-use super::store_settings;
 use crate::modes;
 use crate::server::binaries;
-use crate::settings::options::OptionReader;
-use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
+use crate::settings::process_env;
+use crate::settings::read::{self, DETECT, ENSURE, STATUS, STOP, StopOptions};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
@@ -47,7 +47,8 @@ pub fn ensure_queue_store_started(
     extra: JsInput,
 ) -> Result<Object<'_>> {
     promise(env, async move {
-        let settings = store_settings("ensureQueueStoreStarted", options, extra)?;
+        let options = only_options(ENSURE.function, options, extra)?;
+        let settings = read::store_settings(&ENSURE, options.as_ref(), &process_env())?;
         modes::ensure(&settings).await
     })
 }
@@ -63,7 +64,8 @@ pub fn ensure_queue_store_started(
 )]
 pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        let settings = store_settings("queueStoreStatus", options, extra)?;
+        let options = only_options(STATUS.function, options, extra)?;
+        let settings = read::store_settings(&STATUS, options.as_ref(), &process_env())?;
         modes::status(&settings).await
     })
 }
@@ -90,13 +92,9 @@ pub fn queue_store_status(env: &Env, options: JsInput, extra: JsInput) -> Result
 )]
 pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        const FUNCTION: &str = "stopQueueStore";
-        extra.nothing(FUNCTION, "one argument (options)")?;
-        let options = options.options(FUNCTION)?;
-        let keys: Vec<&str> = STORE_OPTION_KEYS.iter().copied().chain(["force"]).collect();
-        let reader = OptionReader::new(FUNCTION, options.as_ref(), &keys)?;
-        let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
-        modes::stop(&settings, reader.bool("force")?.unwrap_or(false)).await
+        let options = only_options(STOP.function, options, extra)?;
+        let stop = StopOptions::read(options.as_ref(), &process_env())?;
+        modes::stop(&stop.settings, stop.force).await
     })
 }
 
@@ -109,20 +107,8 @@ pub fn stop_queue_store(env: &Env, options: JsInput, extra: JsInput) -> Result<O
 )]
 pub fn detect_server_binaries(env: &Env, options: JsInput, extra: JsInput) -> Result<Object<'_>> {
     promise(env, async move {
-        const FUNCTION: &str = "detectServerBinaries";
-        extra.nothing(FUNCTION, "one argument (options)")?;
-        let options = options.options(FUNCTION)?;
-        let reader = OptionReader::new(FUNCTION, options.as_ref(), &["dataDir"])?;
-        let opts = StoreOptions {
-            data_dir: reader.string("dataDir")?,
-            ..Default::default()
-        };
-        let settings = Settings::resolve(&opts, &settings::process_env())?;
-        let path_var = std::env::var_os("PATH");
-        Ok(tokio::task::spawn_blocking(move || {
-            binaries::detect(&settings.data_dir, path_var.as_deref())
-        })
-        .await
-        .unwrap_or_default())
+        let options = only_options(DETECT.function, options, extra)?;
+        let settings = read::detect_settings(options.as_ref(), &process_env())?;
+        Ok(binaries::detect_off_worker(settings.data_dir).await)
     })
 }

@@ -4,19 +4,18 @@
 use napi::bindgen_prelude::*;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::js_input::{self, JsInput};
 use crate::error::{ErrorCode, StoreError};
 use crate::modes::managed::watch::{self, WatchEvent};
-use crate::settings::options::OptionReader;
-use crate::settings::{self, STORE_OPTION_KEYS, Settings, StoreOptions};
+use crate::settings::process_env;
+use crate::settings::read::{WATCH, WatchOptions};
 
 /// `(event) => void`, called on the JS thread, never blocking the watcher.
 type EventCallback = ThreadsafeFunction<Value, (), Value, Status, false>;
 
-const DEFAULT_INTERVAL_MS: u64 = 1000;
-const FUNCTION: &str = "watchQueueStore";
+const FUNCTION: &str = WATCH.function;
 
 /// A running watch. `close()` ends it; the store keeps running.
 #[napi]
@@ -60,8 +59,8 @@ pub fn watch_queue_store(
     // SAFETY: both handles come from the current call, on the JS thread.
     let flat = unsafe { js_input::read_argument(env.raw(), options.raw(), &["onEvent"]) }
         .map_err(|u| js_error(js_input::bad_option(FUNCTION, &u)))?;
-    let rest = flat.json.unwrap_or(Value::Object(Map::new()));
-    let (settings, interval) = read_options(&rest).map_err(js_error)?;
+    let WatchOptions { settings, interval } =
+        WatchOptions::read(flat.json.as_ref(), &process_env()).map_err(js_error)?;
     let no_callback = || {
         js_error(StoreError::new(
             ErrorCode::BadOption,
@@ -96,23 +95,6 @@ pub fn watch_queue_store(
         return Err(js_error(super::runtime::no_runtime()));
     }
     Ok(QueueStoreWatcher { stop: Some(stop) })
-}
-
-fn read_options(value: &Value) -> crate::error::Result<(Settings, std::time::Duration)> {
-    let mut known = STORE_OPTION_KEYS.to_vec();
-    known.extend(["intervalMs", "onEvent"]);
-    let reader = OptionReader::new("watchQueueStore", Some(value), &known)?;
-    let interval = match reader.number_text("intervalMs")? {
-        None => DEFAULT_INTERVAL_MS,
-        Some(t) => t.parse::<u64>().ok().filter(|ms| (10..=3_600_000).contains(ms)).ok_or_else(|| {
-            StoreError::new(
-                ErrorCode::BadOption,
-                format!("watchQueueStore: intervalMs is {t}; use a whole number of milliseconds from 10 to 3600000."),
-            )
-        })?,
-    };
-    let settings = Settings::resolve(&StoreOptions::read(&reader)?, &settings::process_env())?;
-    Ok((settings, std::time::Duration::from_millis(interval)))
 }
 
 fn js_error(e: StoreError) -> Error<ErrorCode> {

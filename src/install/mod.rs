@@ -1,11 +1,13 @@
 //! Installing a server: planning (`plan`), package managers (`package`), and
 //! Valkey's own Linux builds (`download`: `manifest`, `mirror`, `fetch`,
-//! `unpack`). `install` picks the method and returns what it did.
+//! `unpack`). `install` picks the method and returns what it did; `options` reads
+//! what the installer's exports are given.
 
 pub mod download;
 pub mod fetch;
 pub mod manifest;
 pub mod mirror;
+pub mod options;
 pub mod package;
 pub mod plan;
 pub mod platform;

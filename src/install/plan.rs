@@ -118,6 +118,18 @@ pub async fn plan_off_worker(platform: &Platform) -> InstallPlan {
     off_worker(move || plan(&platform, &query_candidate)).await
 }
 
+/// planInstall's answer for `method`: an explicit package manager's plan (with the
+/// download as its alternative), else the platform's best plan.
+pub async fn plan_for_method(platform: &Platform, method: super::Method) -> InstallPlan {
+    match method {
+        super::Method::Package(m) => {
+            let download = download_plan(platform);
+            manager_plan_off_worker(platform, m, download).await
+        }
+        _ => plan_off_worker(platform).await,
+    }
+}
+
 /// `manager_plan` with the real queries, on the blocking pool (see `plan_off_worker`).
 pub async fn manager_plan_off_worker(
     platform: &Platform,

@@ -9,12 +9,15 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, Result};
+use crate::install::options::{self as install_options, INSTALL_OPTION_KEYS};
 use crate::install::{
     self, InstallRequest, InstallResult, plan::InstallPlan, platform::Platform, progress::Progress,
 };
 use crate::server::binaries;
 use crate::server::binary::{self, BinarySource, ServerBinary};
-use crate::settings::{Mode, Settings};
+use crate::settings::options::OptionSet;
+use crate::settings::{Env, Mode, STORE_OPTION_KEYS, Settings, read};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -95,6 +98,34 @@ pub struct ResolveRequest {
     pub install_redis: bool,
     pub interactive: bool,
     pub install: InstallRequest,
+}
+
+/// `resolveQueueStore(options?: ResolveOptions)`: the store's options, its own two,
+/// then an install's (used with `installRedis`).
+pub const RESOLVE: OptionSet = OptionSet {
+    function: "resolveQueueStore",
+    groups: &[
+        STORE_OPTION_KEYS,
+        &["installRedis", "interactive"],
+        INSTALL_OPTION_KEYS,
+    ],
+};
+
+impl ResolveRequest {
+    /// resolveQueueStore's options (less `onProgress`, a function the binding keeps):
+    /// the store's settings, and what to do when nothing is found. `installRedis`
+    /// and `interactive` default to false; the install part reads as
+    /// installQueueStore's, with the store's data dir and timeout.
+    pub fn read(options: Option<&Value>, env: &Env) -> Result<(Settings, ResolveRequest)> {
+        let reader = RESOLVE.reader(options)?;
+        let settings = read::resolve(&reader, env)?;
+        let req = ResolveRequest {
+            install_redis: reader.bool("installRedis")?.unwrap_or(false),
+            interactive: reader.bool("interactive")?.unwrap_or(false),
+            install: install_options::install_request(&reader, Some(&settings), env)?,
+        };
+        Ok((settings, req))
+    }
 }
 
 pub async fn resolve(
@@ -381,5 +412,58 @@ mod tests {
     fn redaction_hides_the_password_even_of_a_malformed_url() {
         assert!(!redact_url("redis://u:secret@h:1").contains("secret"));
         assert!(!redact_url("redis://u:secret@h:notaport").contains("secret"));
+    }
+
+    fn env_in(tag: &str) -> (std::path::PathBuf, Env) {
+        let d = std::env::temp_dir().join(format!("cms-resolve-read-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let env = Env::from([(
+            crate::settings::KEY_DATA_DIR.to_string(),
+            d.display().to_string(),
+        )]);
+        (d, env)
+    }
+
+    #[test]
+    fn options_read_with_their_defaults() {
+        let (d, env) = env_in("defaults");
+        let (settings, req) = ResolveRequest::read(None, &env).unwrap();
+        assert_eq!(settings.data_dir, d);
+        assert!(!req.install_redis && !req.interactive);
+        assert_eq!(req.install.method, install::Method::Auto);
+        assert_eq!(
+            req.install.timeout,
+            install_options::DEFAULT_INSTALL_TIMEOUT
+        );
+        let v = serde_json::json!({"installRedis": true, "timeoutMs": 900, "method": "download"});
+        let (settings, req) = ResolveRequest::read(Some(&v), &env).unwrap();
+        assert!(req.install_redis && !req.interactive);
+        assert_eq!(req.install.method, install::Method::Download);
+        // An explicit timeout is the store's and the install's.
+        assert_eq!(settings.timeout, Duration::from_millis(900));
+        assert_eq!(req.install.timeout, Duration::from_millis(900));
+    }
+
+    #[test]
+    fn bad_options_name_resolve_queue_store() {
+        let (_d, env) = env_in("bad");
+        let v = serde_json::json!({"distro": "focal"});
+        let e = ResolveRequest::read(Some(&v), &env).err().unwrap();
+        assert_eq!(e.code, ErrorCode::BadOption);
+        assert_eq!(
+            e.message,
+            "resolveQueueStore: distro must be 'jammy' or 'noble' (the Ubuntu releases Valkey builds on)."
+        );
+        // A bad setting is reported before the install part is read.
+        let v = serde_json::json!({"distro": "focal", "mode": "bogus"});
+        let e = ResolveRequest::read(Some(&v), &env).err().unwrap();
+        assert_eq!(e.code, ErrorCode::BadSettings);
+        let v = serde_json::json!({"zzz": 1});
+        let e = ResolveRequest::read(Some(&v), &env).err().unwrap();
+        assert_eq!(
+            e.message,
+            "resolveQueueStore: unknown option 'zzz'. Known options: dataDir, mode, url, host, port, binary, prefix, timeoutMs, caFile, installRedis, interactive, method, version, distro, allowSudo, mirror, allowHttp, sha256."
+        );
     }
 }

@@ -22,6 +22,16 @@ pub fn detect(data_dir: &Path, path_var: Option<&std::ffi::OsStr>) -> Vec<Server
     detect_with_bundled(data_dir, path_var).0
 }
 
+/// `detect` on this process's `PATH`, on tokio's blocking pool (each candidate is
+/// run with `--version`, which must not stall the runtime's one worker).
+/// detectServerBinaries: a failure of the blocking task is an empty list.
+pub async fn detect_off_worker(data_dir: PathBuf) -> Vec<ServerBinary> {
+    let path_var = std::env::var_os("PATH");
+    tokio::task::spawn_blocking(move || detect(&data_dir, path_var.as_deref()))
+        .await
+        .unwrap_or_default()
+}
+
 /// [`detect`], and why the bundled server was rejected, if it was.
 pub fn detect_with_bundled(
     data_dir: &Path,

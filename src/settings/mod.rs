@@ -3,8 +3,9 @@
 //! source, and a bad one is `E_BAD_SETTINGS` naming the key and where it came from.
 //!
 //! The settings concept lives in this folder: [`options`] (reading a JS options
-//! object), [`file`] (claude-mem's settings.json), [`paths`] (the data dir's layout),
-//! [`secret`] (the generated password). Uses only the base modules.
+//! object by type), [`read`] (what each store export reads from its options, with
+//! the defaults), [`file`] (claude-mem's settings.json), [`paths`] (the data dir's
+//! layout), [`secret`] (the generated password). Uses only the base modules.
 
 pub mod claude_mem;
 pub mod file;
@@ -12,6 +13,7 @@ pub mod keys;
 pub mod options;
 pub mod paths;
 mod persist;
+pub mod read;
 pub mod secret;
 
 pub use keys::*;

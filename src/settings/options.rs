@@ -4,6 +4,12 @@
 //! caller can make — a wrong type, a misspelt key, a NUL byte — is answered with our
 //! own stable `E_BAD_OPTION` code and a message naming the option, instead of a
 //! generic N-API type error.
+//!
+//! [`OptionSet`] names the keys one export accepts; [`OptionReader`] checks an
+//! options object against them and reads each value by type. What a value means
+//! (its default, the environment variable behind it, its range) is decided by the
+//! readers built on these: [`super::read`] for the store's exports,
+//! `install::options` for the installer's.
 
 use serde_json::{Map, Value};
 
@@ -11,6 +17,29 @@ use crate::error::{ErrorCode, Result, StoreError};
 
 /// Longest string we accept in any option: paths and URLs are far shorter.
 const MAX_OPTION_LEN: usize = 4096;
+
+/// The options one export accepts: its JavaScript name (every message starts with
+/// it) and its keys, in groups — a shared list such as
+/// [`STORE_OPTION_KEYS`](super::STORE_OPTION_KEYS) first, then the export's own.
+/// The order is the order "Known options: …" lists them in. Every export's set is
+/// also written to `cli/option-keys.json` for the CLI (see `binding::option_keys`).
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSet {
+    pub function: &'static str,
+    pub groups: &'static [&'static [&'static str]],
+}
+
+impl OptionSet {
+    /// Every key, in order.
+    pub fn keys(&self) -> Vec<&'static str> {
+        self.groups.concat()
+    }
+
+    /// A reader of `value` that accepts exactly these keys.
+    pub fn reader<'a>(&self, value: Option<&'a Value>) -> Result<OptionReader<'a>> {
+        OptionReader::new(self.function, value, &self.keys())
+    }
+}
 
 /// A validated view of one options object.
 pub struct OptionReader<'a> {
@@ -53,6 +82,11 @@ impl<'a> OptionReader<'a> {
             }
         }
         Ok(OptionReader { function, map })
+    }
+
+    /// The export these options were given to, for messages.
+    pub fn function(&self) -> &'static str {
+        self.function
     }
 
     fn get(&self, key: &str) -> Option<&'a Value> {
@@ -216,6 +250,23 @@ mod tests {
         );
         assert!(r.string("dataDir").unwrap_err().message.contains("NUL"));
         assert!(r.string("url").unwrap_err().message.contains("bytes long"));
+    }
+
+    #[test]
+    fn an_option_set_accepts_its_groups_in_order() {
+        const SET: OptionSet = OptionSet {
+            function: "f",
+            groups: &[&["a", "b"], &["c"]],
+        };
+        assert_eq!(SET.keys(), ["a", "b", "c"]);
+        assert!(SET.reader(Some(&json!({"c": true}))).is_ok());
+        let e = SET.reader(Some(&json!({"d": 1}))).err().unwrap();
+        assert!(
+            e.message.ends_with("Known options: a, b, c."),
+            "{}",
+            e.message
+        );
+        assert!(e.message.starts_with("f: "), "{}", e.message);
     }
 
     #[test]

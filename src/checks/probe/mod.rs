@@ -7,9 +7,11 @@
 //! an error. The whole probe keeps to one deadline, so an address that never
 //! answers costs the caller `timeout`, not a hang. No check, detail or field ever
 //! carries the password. The connect steps (TCP, and what a failed connect, TLS
-//! handshake or AUTH means) are in `connect.rs`.
+//! handshake or AUTH means) are in `connect.rs`; what `probeRedisUrl` reads from
+//! its arguments is in `options.rs`.
 
 mod connect;
+pub mod options;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
