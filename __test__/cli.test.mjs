@@ -13,10 +13,10 @@ import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 
-import { ROOT, FLAVORS, SERVERS, cleanEnv, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
+import { ROOT, FLAVORS, SERVERS, addon, cleanEnv, tmpDataDir, startServer, isAlive, track, readPid } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
-const { COMMANDS, EXIT } = require('../cli/spec.js')
+const { COMMANDS, COMMON, EXIT } = require('../cli/spec.js')
 const { progressRenderer, progressBar, statusBlock } = require('../cli/render.js')
 
 const CLI = path.join(ROOT, 'cli.js')
@@ -104,6 +104,37 @@ test('usage errors exit 2 with a hint; --json gives them as an error document', 
   const sudo = await run(['up', '--allow-sudo'])
   assert.equal(sudo.code, 2, '--allow-sudo without --install-redis')
   assert.match(sudo.stderr, /--allow-sudo only apply with --install-redis/)
+  const two = await run(['up', '--allow-sudo', '--mirror', 'http://127.0.0.1:9/'])
+  assert.equal(two.code, 2)
+  assert.match(two.stderr, /--mirror, --allow-sudo only apply with --install-redis/, 'the flags in --help\'s order')
+})
+
+test('the CLI passes each export the keys the addon accepts: one list, generated from Rust (cli/option-keys.json)', async () => {
+  const KEYS = require('../cli/option-keys.json')
+  // The file says what the addon says: each export's "Known options" is its list.
+  for (const [name, keys] of Object.entries(KEYS.functions)) {
+    const args = name === 'probeRedisUrl' ? ['redis://127.0.0.1:9', { zzzUnknown: 1 }] : [{ zzzUnknown: 1 }]
+    let error
+    try {
+      await addon[name](...args)
+    } catch (e) {
+      error = e
+    }
+    assert.equal(error?.code, 'E_BAD_OPTION', name)
+    assert.ok(error.message.endsWith(`Known options: ${keys.join(', ')}.`), `${name}: ${error.message}`)
+  }
+  // The CLI's flags cover both shared lists, and nothing else sets a store or install key.
+  const common = new Set(COMMON.map((o) => o.key))
+  const keysOf = (options) => new Set(options.map((o) => o.key).filter((k) => !common.has(k)))
+  const sorted = (set) => [...set].sort()
+  assert.deepEqual(sorted(keysOf(COMMANDS.status.options)), sorted(new Set(KEYS.store)), 'status: --flags for StoreOptions')
+  const upInstall = [...keysOf(COMMANDS.up.options)].filter((k) => !KEYS.store.includes(k) && k !== 'installRedis')
+  assert.deepEqual(sorted(upInstall), sorted(new Set(KEYS.install)), 'up: --flags for the install options')
+  assert.deepEqual(sorted(keysOf(COMMANDS.install.options)), sorted(new Set(KEYS.functions.installQueueStore)), 'install: installQueueStore\'s keys')
+  // No hand-written key list left in cli/main.js: every pick() takes a list from the file.
+  const main = fs.readFileSync(path.join(ROOT, 'cli', 'main.js'), 'utf8')
+  assert.doesNotMatch(main, /pick\([^)]*\[/, 'cli/main.js picks options with a literal list')
+  assert.doesNotMatch(main, /'dataDir',\s*'mode'|'method',\s*'version'/, 'cli/main.js copies a key list')
 })
 
 test('errors print `claude-mem-store: CODE: message` and no stack trace, unless --debug; --json prints {error:{code,message}}', async () => {

@@ -10,8 +10,13 @@ const { doctor } = require('./doctor')
 const { fixFor } = require('./fixes')
 const { runCommand } = require('./run')
 
-const STORE_KEYS = ['dataDir', 'mode', 'url', 'host', 'port', 'binary', 'prefix', 'caFile', 'timeoutMs']
-const INSTALL_KEYS = ['method', 'version', 'distro', 'mirror', 'allowHttp', 'sha256', 'allowSudo']
+// The option keys each export accepts, generated from the addon's Rust readers
+// (`cargo test option_keys` fails when this file and they differ): `store` is
+// StoreOptions, `install` an install's own options, `functions` each export's keys.
+const OPTION_KEYS = require('./option-keys.json')
+const STORE_KEYS = OPTION_KEYS.store
+const INSTALL_KEYS = OPTION_KEYS.install
+const KEYS_OF = OPTION_KEYS.functions
 
 const pick = (values, keys) => {
   const o = {}
@@ -41,9 +46,13 @@ function progressFor(args) {
 async function ensureStore(args, store) {
   const v = args.values
   const opts = pick(v, STORE_KEYS)
+  // What ensureQueueStoreStarted takes besides: StoreOptions and its own options.
+  const ensureOpts = pick(v, KEYS_OF.ensureQueueStoreStarted)
   const install = pick(v, INSTALL_KEYS)
   if (!v.installRedis && Object.keys(install).length) {
-    throw new UsageError(`${Object.keys(install).map((k) => COMMANDS.up.options.find((o) => o.key === k).flag).join(', ')} only apply with --install-redis`, 'up')
+    // The flags in the order `up --help` lists them.
+    const flags = COMMANDS.up.options.filter((o) => o.key in install).map((o) => o.flag)
+    throw new UsageError(`${flags.join(', ')} only apply with --install-redis`, 'up')
   }
   let mode = opts.mode
   if (!mode) {
@@ -55,7 +64,7 @@ async function ensureStore(args, store) {
     if (mode === 'external' && configured.addressFrom === 'hostPort') mode = undefined
   }
   if (mode === 'external' || mode === 'docker') {
-    return { resolution: null, status: await store.ensureQueueStoreStarted(opts) }
+    return { resolution: null, status: await store.ensureQueueStoreStarted(ensureOpts) }
   }
   const progress = v.installRedis ? progressFor(args) : null
   const resolution = await store.resolveQueueStore({
@@ -65,11 +74,11 @@ async function ensureStore(args, store) {
   }).finally(() => progress?.finish())
   switch (resolution.decision) {
     case 'external':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'external', url: resolution.url }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...ensureOpts, mode: 'external', url: resolution.url }) }
     case 'managed':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed' }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...ensureOpts, mode: 'managed' }) }
     case 'install':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...ensureOpts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) }) }
     default: {
       const e = new Error(`${resolution.reason}`)
       e.code = 'E_NO_SERVER_BINARY'
@@ -99,7 +108,7 @@ const commands = {
   },
 
   async status(args, store) {
-    const s = await store.queueStoreStatus(pick(args.values, STORE_KEYS))
+    const s = await store.queueStoreStatus(pick(args.values, KEYS_OF.queueStoreStatus))
     if (args.json) out.json(render.publicStatus(s))
     else out.stdout(render.statusText(s))
     if (!s.running) return EXIT.notRunning
@@ -107,7 +116,7 @@ const commands = {
   },
 
   async down(args, store) {
-    const r = await store.stopQueueStore(pick(args.values, [...STORE_KEYS, 'force']))
+    const r = await store.stopQueueStore(pick(args.values, KEYS_OF.stopQueueStore))
     if (args.json) out.json(r)
     else {
       out.stdout(r.message + (r.code ? ` [${r.code}]` : ''))
@@ -121,7 +130,7 @@ const commands = {
     const url = args.positional[0] ?? process.env.CLAUDE_MEM_REDIS_URL
     if (!url) throw new UsageError('probe needs a URL (or CLAUDE_MEM_REDIS_URL)', 'probe')
     out.addSecretsOf(url)
-    const r = await store.probeRedisUrl(url, pick(args.values, ['smoke', 'timeoutMs', 'caFile', 'prefix']))
+    const r = await store.probeRedisUrl(url, pick(args.values, KEYS_OF.probeRedisUrl))
     if (args.json) out.json(r)
     else {
       const lines = [
@@ -151,14 +160,14 @@ const commands = {
   },
 
   async detect(args, store) {
-    const list = await store.detectServerBinaries(pick(args.values, ['dataDir']))
+    const list = await store.detectServerBinaries(pick(args.values, KEYS_OF.detectServerBinaries))
     if (args.json) out.json(list)
     else out.stdout(list.length ? list.map((b) => `${b.flavor} ${b.version}  ${b.path}  (${b.source})`).join('\n') : 'No valkey-server or redis-server found (see `claude-mem-store plan`).')
     return EXIT.ok
   },
 
   async plan(args, store) {
-    const p = await store.planInstall(pick(args.values, ['method']))
+    const p = await store.planInstall(pick(args.values, KEYS_OF.planInstall))
     if (args.json) out.json(p)
     else {
       out.stdout([
@@ -174,7 +183,7 @@ const commands = {
 
   async install(args, store) {
     const progress = progressFor(args)
-    const options = { ...pick(args.values, ['dataDir', 'timeoutMs', ...INSTALL_KEYS]) }
+    const options = pick(args.values, KEYS_OF.installQueueStore)
     if (progress) options.onProgress = progress.onProgress
     const r = await store.installQueueStore(options).finally(() => progress?.finish())
     if (args.json) out.json(r)
@@ -194,7 +203,7 @@ const commands = {
   },
 
   async uninstall(args, store) {
-    const r = await store.uninstallQueueStore(pick(args.values, [...STORE_KEYS, 'purgeData', 'force']))
+    const r = await store.uninstallQueueStore(pick(args.values, KEYS_OF.uninstallQueueStore))
     if (args.json) out.json(r)
     else {
       out.stdout([

@@ -19,6 +19,8 @@ use crate::error::StoreError;
 
 pub mod install;
 pub mod js_input;
+#[cfg(test)]
+mod option_keys;
 pub mod probe;
 pub mod runtime;
 #[cfg(test)]
