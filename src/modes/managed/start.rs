@@ -42,6 +42,7 @@ pub async fn start(
     secrets: &Secrets,
     timeout: Duration,
     data_written_by: Option<&LastServer>,
+    binary_sha256: Option<&str>,
 ) -> Result<Started> {
     let deadline = Instant::now() + timeout;
     let mut avoid: Vec<u16> = Vec::new();
@@ -75,6 +76,7 @@ pub async fn start(
             binary: binary.path.clone(),
             version: binary.version.clone(),
             log_file: Some(log_file.clone()),
+            sha256: binary_sha256.map(str::to_string),
         };
         // Written before waiting, so that even if we are killed mid-start the server
         // can be found and stopped. `run_id` is filled in once it answers.
