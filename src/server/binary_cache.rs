@@ -25,6 +25,13 @@ struct Entry {
     sha256: Option<String>,
 }
 
+/// What read-only caches learned in this process (see [`BinaryCache::read_only`]).
+static LEARNED: std::sync::Mutex<Vec<Entry>> = std::sync::Mutex::new(Vec::new());
+
+/// At most this many entries are remembered in memory (a machine has a handful
+/// of server binaries; this only bounds a pathological case).
+const MAX_LEARNED: usize = 64;
+
 #[derive(Debug, Default)]
 pub struct BinaryCache {
     file: Option<PathBuf>,
@@ -63,13 +70,22 @@ impl BinaryCache {
         }
     }
 
-    /// The same cache, read but never written back: what is learned is used for
-    /// this one call only.
+    /// The same cache, never written back (status writes nothing). What a
+    /// read-only cache learns is remembered in this process instead, so that a
+    /// process asking for status again does not run and hash the same binaries
+    /// again (entries are keyed by path, size and mtime: they hold for any data dir).
     pub fn read_only(data_dir: &Path) -> BinaryCache {
-        BinaryCache {
+        let mut cache = BinaryCache {
             read_only: true,
             ..BinaryCache::for_data_dir(data_dir)
+        };
+        let learned = LEARNED.lock().unwrap_or_else(|e| e.into_inner());
+        for entry in learned.iter() {
+            if !cache.entries.contains(entry) {
+                cache.entries.push(entry.clone());
+            }
         }
+        cache
     }
 
     pub fn get(&self, path: &Path) -> Option<(Flavor, String)> {
@@ -120,15 +136,24 @@ impl BinaryCache {
         let Some((size, mtime_ns)) = fingerprint(path) else {
             return;
         };
-        self.entries.retain(|e| e.path != path);
-        self.entries.push(Entry {
+        let entry = Entry {
             path: path.to_path_buf(),
             size,
             mtime_ns,
             flavor,
             version: version.to_string(),
             sha256,
-        });
+        };
+        if self.read_only {
+            let mut learned = LEARNED.lock().unwrap_or_else(|e| e.into_inner());
+            learned.retain(|e| e.path != path);
+            if learned.len() >= MAX_LEARNED {
+                learned.remove(0);
+            }
+            learned.push(entry.clone());
+        }
+        self.entries.retain(|e| e.path != path);
+        self.entries.push(entry);
         self.dirty = true;
     }
 
@@ -174,6 +199,11 @@ mod tests {
             BinaryCache::for_data_dir(&d).sha256(&bin),
             None,
             "a read-only cache is never written back"
+        );
+        assert_eq!(
+            BinaryCache::read_only(&d).sha256(&bin).as_deref(),
+            Some("ab"),
+            "but remembered in this process"
         );
         std::fs::write(d.join("redis").join("binaries.json"), "garbage").unwrap();
         assert_eq!(BinaryCache::for_data_dir(&d).get(&bin), None);

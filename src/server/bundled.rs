@@ -42,9 +42,12 @@ fn platform() -> Option<&'static str> {
     }
 }
 
-/// The pin for this platform, if the build bundles a server for it.
+/// The pin for this platform, if the build bundles a server for it. Parsed once:
+/// status and ensure ask for it on every call.
 pub fn pin() -> Option<Pin> {
-    pin_from(SOURCE_JSON, platform()?)
+    static PIN: std::sync::OnceLock<Option<Pin>> = std::sync::OnceLock::new();
+    PIN.get_or_init(|| pin_from(SOURCE_JSON, platform()?))
+        .clone()
 }
 
 fn pin_from(json: &str, platform: &str) -> Option<Pin> {
