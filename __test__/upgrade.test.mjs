@@ -194,3 +194,43 @@ test('the CLI: status marks an outdated store and says how to move it; up --rest
   assert.equal(moved.server.outdated, false)
   assert.equal(moved.connection.port, first.connection.port)
 })
+
+test('a binary replaced in place (same path, as npm updates a package) is told by its sha256; a pid record from before the sha256 was kept, by the running image\'s deleted file', { skip, timeout: 60000 }, async (t) => {
+  const dataDir = tmpDataDir(t)
+  stopStoreAfter(t, dataDir)
+  const bin = path.join(dataDir, 'plugin', 'valkey-server')
+  fs.mkdirSync(path.dirname(bin))
+  // A new file at the path, as npm installs one (it replaces files; it does not write into them).
+  const install = (from) => {
+    fs.rmSync(bin, { force: true })
+    fs.copyFileSync(from, bin)
+    fs.chmodSync(bin, 0o755)
+  }
+  install(older.bin)
+  const first = await addon.ensureQueueStoreStarted({ dataDir, binary: bin })
+  track(first.pid)
+  const pidFile = path.join(dataDir, 'redis', 'redis.pid')
+  const record = JSON.parse(fs.readFileSync(pidFile, 'utf8'))
+  assert.match(record.sha256, /^[0-9a-f]{64}$/, 'the pid record keeps the started binary\'s sha256')
+
+  // The same content again: not outdated (the sha256 is the same; only the file is new).
+  install(older.bin)
+  assert.equal((await addon.queueStoreStatus({ dataDir })).server.outdated, false)
+
+  // A record written before the sha256 was kept: the running image's file was replaced, so it is outdated.
+  const { sha256, ...old } = record
+  fs.writeFileSync(pidFile, JSON.stringify(old))
+  const legacy = await addon.queueStoreStatus({ dataDir })
+  assert.equal(legacy.server.outdated, true, legacy.notices.join('\n'))
+
+  // Another build at the same path: the next ensure (nobody else connected) moves the store onto it.
+  install(newer.bin)
+  const moved = await addon.ensureQueueStoreStarted({ dataDir })
+  track(moved.pid)
+  assert.notEqual(moved.pid, first.pid)
+  assert.equal(moved.server.binary, bin)
+  assert.equal(moved.server.version, newer.version)
+  assert.equal(moved.server.outdated, false)
+  assert.equal(moved.connection.port, first.connection.port)
+  assert.notEqual(JSON.parse(fs.readFileSync(pidFile, 'utf8')).sha256, sha256)
+})

@@ -25,12 +25,27 @@ use crate::settings::{PortSetting, Settings, Source};
 
 /// Whether the server `record` describes is not the binary `next` would start:
 /// another sha256; or, where either side has none (a record from before it was
-/// kept, an adopted orphan, a file that could not be read), another path or version.
-pub fn is_outdated(record: &PidRecord, next: &Choice) -> bool {
+/// kept, an adopted orphan, a file that could not be read), another path or
+/// version, or a running image whose file was since replaced (`image_replaced`:
+/// the same path now holds another build).
+pub fn is_outdated(record: &PidRecord, next: &Choice, image_replaced: bool) -> bool {
     match (record.sha256.as_deref(), next.sha256.as_deref()) {
         (Some(running), Some(would)) => running != would,
-        _ => !same_path(&record.binary, &next.binary.path) || record.version != next.binary.version,
+        _ => {
+            !same_path(&record.binary, &next.binary.path)
+                || record.version != next.binary.version
+                || image_replaced
+        }
     }
+}
+
+/// [`is_outdated`] for the live server `record` names.
+fn outdated(record: &PidRecord, next: &Choice) -> bool {
+    is_outdated(
+        record,
+        next,
+        crate::server::process::executable_replaced(record.pid),
+    )
 }
 
 /// Why an outdated store is not moved by ensure, whatever the clients.
@@ -125,7 +140,7 @@ pub async fn outdated_for_status(
 ) -> Option<(bool, Option<String>)> {
     let last = last_server::read(paths);
     let next = choose_binary(settings, last.as_ref(), false).await.ok()?;
-    if !is_outdated(record, &next) {
+    if !outdated(record, &next) {
         return Some((false, None));
     }
     let running = describe(
@@ -164,7 +179,7 @@ pub(super) async fn onto_current_binary(
             outdated: None,
         });
     };
-    if !is_outdated(&running.record, &next) {
+    if !outdated(&running.record, &next) {
         return Ok(Outcome {
             running,
             outdated: Some(false),

@@ -37,7 +37,7 @@ fn with_both_hashes_only_the_content_counts() {
         "8.1.1",
         Some("bb"),
     );
-    assert!(is_outdated(&running, &next));
+    assert!(is_outdated(&running, &next, false));
     // The same build found at another path (a reinstall elsewhere): not outdated.
     let next = choice(
         "/other/valkey/valkey-server",
@@ -45,7 +45,7 @@ fn with_both_hashes_only_the_content_counts() {
         "8.1.1",
         Some("aa"),
     );
-    assert!(!is_outdated(&running, &next));
+    assert!(!is_outdated(&running, &next, false));
 }
 
 #[test]
@@ -58,16 +58,23 @@ fn without_a_hash_on_one_side_path_and_version_decide() {
         "8.0.1",
         Some("aa"),
     );
-    assert!(!is_outdated(&running, &same));
+    assert!(!is_outdated(&running, &same, false));
     let other_path = choice("/opt/valkey-server", Flavor::Valkey, "8.0.1", Some("aa"));
-    assert!(is_outdated(&running, &other_path));
+    assert!(is_outdated(&running, &other_path, false));
     let other_version = choice("/usr/bin/valkey-server", Flavor::Valkey, "8.1.1", None);
-    assert!(is_outdated(&running, &other_version));
+    assert!(is_outdated(&running, &other_version, false));
+    // The same path and version, but the running image's file was replaced since
+    // (npm installed another build of the same version over it).
+    assert!(is_outdated(&running, &same, true));
+    // With both hashes the content decides, whatever happened to the file.
+    let hashed = record("/usr/bin/valkey-server", "8.0.1", Some("aa"));
+    assert!(!is_outdated(&hashed, &same, true));
     // A would-start binary that could not be hashed.
     let running = record("/usr/bin/valkey-server", "8.0.1", Some("aa"));
     assert!(!is_outdated(
         &running,
-        &choice("/usr/bin/valkey-server", Flavor::Valkey, "8.0.1", None)
+        &choice("/usr/bin/valkey-server", Flavor::Valkey, "8.0.1", None),
+        false
     ));
 }
 
