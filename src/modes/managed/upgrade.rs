@@ -13,9 +13,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{Running, choose_binary, start, stop};
+use crate::blocking::off_worker;
 use crate::error::Result;
 use crate::server::binaries::Choice;
-use crate::server::binary::{BinarySource, ServerBinary};
+use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::flavor::{Flavor, version_key};
 use crate::server::last_server::{self, LastServer};
 use crate::server::pidfile::{self, PidRecord};
@@ -74,8 +75,9 @@ pub fn may_move(
 
 /// e.g. `valkey 8.0.1 (/usr/bin/valkey-server, sha256 3f1c2a9b0d4e…)`.
 fn describe(flavor: Flavor, version: &str, path: &Path, sha256: Option<&str>) -> String {
+    // Chars, not bytes: the pid file is outside input and may hold anything.
     let sha = sha256.map_or(String::new(), |s| {
-        format!(", sha256 {}…", &s[..s.len().min(12)])
+        format!(", sha256 {}…", s.chars().take(12).collect::<String>())
     });
     format!("{} {version} ({}{sha})", flavor.as_str(), path.display())
 }
@@ -272,8 +274,7 @@ async fn restart_with(
             (s, &next.binary)
         }
         Err(e) => {
-            let previous = previous_binary(&running);
-            let Some(previous) = previous.filter(|b| b.path.is_file()) else {
+            let Some(previous) = previous_binary(&running).await else {
                 return Err(e);
             };
             let again = start::start(
@@ -316,14 +317,18 @@ fn running_after(
     })
 }
 
-/// The binary the store ran before a move, to fall back on.
-fn previous_binary(running: &Running) -> Option<ServerBinary> {
-    (!running.record.binary.as_os_str().is_empty()).then(|| ServerBinary {
-        path: running.record.binary.clone(),
-        flavor: running.info.flavor,
-        version: running.info.version.clone(),
-        source: BinarySource::Option,
-    })
+/// The binary the store ran before a move, to fall back on: only if it is still
+/// there and still says it is the server that ran (flavor and version), since the
+/// pid file that names it is a file on disk like any other.
+async fn previous_binary(running: &Running) -> Option<ServerBinary> {
+    let path = running.record.binary.clone();
+    if path.as_os_str().is_empty() || !path.is_file() {
+        return None;
+    }
+    let found = off_worker(move || inspect(&path, BinarySource::Option))
+        .await
+        .ok()?;
+    (found.flavor == running.info.flavor && found.version == running.info.version).then_some(found)
 }
 
 /// The store's port for the restart: as the settings give it when they name that

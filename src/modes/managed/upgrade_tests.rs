@@ -135,6 +135,13 @@ fn the_notice_says_what_runs_what_would_start_and_how_to_move() {
     );
     assert!(n.contains("up --restart"), "{n}");
     assert!(n.contains("no other client"), "{n}");
+    let odd = describe(
+        Flavor::Valkey,
+        "8.1.1",
+        Path::new("/x"),
+        Some("ééééééééééééé"),
+    );
+    assert!(odd.contains("sha256 éééééééééééé…"), "{odd}");
     let n = outdated_notice(&running, &next, Some(NotMoved::Older));
     assert!(n.contains("not moved"), "{n}");
     assert!(!n.contains("--restart"), "{n}");
