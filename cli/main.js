@@ -42,6 +42,8 @@ async function ensureStore(args, store) {
   const v = args.values
   const opts = pick(v, STORE_KEYS)
   const install = pick(v, INSTALL_KEYS)
+  // ensure's own option (resolveQueueStore does not take it).
+  const restart = v.restart ? { restart: true } : {}
   if (!v.installRedis && Object.keys(install).length) {
     throw new UsageError(`${Object.keys(install).map((k) => COMMANDS.up.options.find((o) => o.key === k).flag).join(', ')} only apply with --install-redis`, 'up')
   }
@@ -55,7 +57,7 @@ async function ensureStore(args, store) {
     if (mode === 'external' && configured.addressFrom === 'hostPort') mode = undefined
   }
   if (mode === 'external' || mode === 'docker') {
-    return { resolution: null, status: await store.ensureQueueStoreStarted(opts) }
+    return { resolution: null, status: await store.ensureQueueStoreStarted({ ...opts, ...restart }) }
   }
   const progress = v.installRedis ? progressFor(args) : null
   const resolution = await store.resolveQueueStore({
@@ -65,11 +67,11 @@ async function ensureStore(args, store) {
   }).finally(() => progress?.finish())
   switch (resolution.decision) {
     case 'external':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'external', url: resolution.url }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, ...restart, mode: 'external', url: resolution.url }) }
     case 'managed':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed' }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, ...restart, mode: 'managed' }) }
     case 'install':
-      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) }) }
+      return { resolution, status: await store.ensureQueueStoreStarted({ ...opts, ...restart, mode: 'managed', ...(resolution.binary ? { binary: resolution.binary.path } : {}) }) }
     default: {
       const e = new Error(`${resolution.reason}`)
       e.code = 'E_NO_SERVER_BINARY'
