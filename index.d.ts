@@ -87,6 +87,15 @@ export interface ServerDescription {
    * platform package (verified against the sha256 it was built with).
    */
   bundled?: boolean
+  /**
+   * Managed mode: true when the running server is not the one
+   * `ensureQueueStoreStarted` would start now — another build (its sha256
+   * differs; where one side has no sha256, its path or version), e.g. an older
+   * bundled Valkey after an upgrade. A notice says what runs, what would start and
+   * how to move (`claude-mem-store up --restart`, or the next ensure once no other
+   * client is connected). Absent when that cannot be told.
+   */
+  outdated?: boolean
 }
 
 /**
@@ -521,12 +530,21 @@ export declare function detectServerBinaries(options?: { dataDir?: string }): Pr
  * where claude-mem's own runtime reads its connection. Without a `binary`, the
  * managed store runs the server that last ran its data.
  *
+ * Upgrades reach running stores: when the managed store runs another binary than
+ * the one this call would start (an older bundled build, another sha256), it is
+ * moved onto it — stopped with `SHUTDOWN` (the AOF flushed), started again on the
+ * same port with the same data and passwords, so the URL in settings.json stays
+ * right and queued jobs are kept — when no other client is connected, or at once
+ * with `restart: true` (their connections drop; BullMQ reconnects). Never onto an
+ * older server or another kind; otherwise a notice says why it was left running,
+ * and `server.outdated` stays true.
+ *
  * Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
  * `E_PORT_IN_USE`, `E_START_FAILED`, `E_DATA_INCOMPATIBLE` (the server cannot read
  * data a newer one wrote: the message names that one), `E_TIMEOUT`,
  * `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, `E_DOCKER_UNAVAILABLE`, …
  */
-export declare function ensureQueueStoreStarted(options?: StoreOptions): Promise<QueueStoreStatus>
+export declare function ensureQueueStoreStarted(options?: StoreOptions & { restart?: boolean }): Promise<QueueStoreStatus>
 
 /**
  * Installs a server. `method` `auto` (default) follows planInstall(); a package
@@ -574,6 +592,8 @@ export declare function probeRedisUrl(url: string, options?: ProbeOptions): Prom
 
 /**
  * Reports whether the store is running, whose it is and how healthy it is.
+ * Managed mode: `server.outdated` says whether the running server is another
+ * binary than ensure would start now, with a notice on how to move it.
  * Never starts, stops or writes anything. Docker mode: Docker missing or down is
  * `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
  * Never starts, stops or writes anything. External mode: probes the URL and

@@ -85,7 +85,11 @@ export function tmpDataDir(t) {
 
 async function stopStore(dataDir) {
   try {
-    await addon.stopQueueStore({ dataDir, timeoutMs: 5000 })
+    // force: a test's other clients (its own connections, watchers in child processes,
+    // whose after hooks run later) must not keep the store running; a store stopped
+    // this way is stopped on purpose, so no watcher starts it again, where the SIGTERM
+    // below would count as a crash and be restarted (leaking a server).
+    await addon.stopQueueStore({ dataDir, timeoutMs: 5000, force: true })
   } catch {}
   const pid = readPid(dataDir)
   if (pid && isAlive(pid) && isOurServer(pid, dataDir)) await killAndWait(pid)

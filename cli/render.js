@@ -8,7 +8,7 @@ function statusBlock(s) {
   let store
   const where = s.connection ? ` on ${s.connection.host}:${s.connection.port}` : ''
   const server = s.server && s.server.flavor !== 'unknown' ? ` ${cap(s.server.flavor)} ${s.server.version}${s.server.bundled ? ' (bundled)' : ''}` : s.server ? ` server ${s.server.version}` : ''
-  if (s.running) store = `${s.mode}${server}${where}`
+  if (s.running) store = `${s.mode}${server}${where}${s.server?.outdated ? ' (outdated: see the note)' : ''}`
   else store = `${s.mode}, not running`
   return [
     'Queue: BullMQ',

@@ -64,9 +64,15 @@ else, only with --install-redis, one is installed first; else it fails with the
 command to run. --mode external|docker (or a configured docker mode, or external
 mode with a URL) skips the resolution and uses that mode. claude-mem's seeded
 default, external with an empty URL, is no choice: it resolves. A managed or docker
-store saves its mode, port and URL to settings.json for claude-mem's runtime.`,
+store saves its mode, port and URL to settings.json for claude-mem's runtime.
+A managed store that runs another server binary than up would start now (status
+says outdated: an older bundled build, another sha256) is moved onto it, on the
+same port with its data and passwords, when no other client is connected;
+--restart moves it even then (their connections drop; BullMQ reconnects). It is
+never moved onto an older server or another kind.`,
     options: [
       ...STORE,
+      { flag: '--restart', key: 'restart', bool: true, help: 'Move an outdated managed store onto the current server binary even while other clients are connected' },
       { flag: '--install-redis', key: 'installRedis', bool: true, help: 'Install a server when none is found (see install\'s options)' },
       ...INSTALL.map((o) => ({ ...o, help: `${o.help} (with --install-redis)` })),
     ],
@@ -76,8 +82,9 @@ store saves its mode, port and URL to settings.json for claude-mem's runtime.`,
     summary: 'Print the store\'s status and health checks (starts nothing)',
     usage: 'status [options]',
     description: `Prints Queue, Store, Persistence and Policy, then one line per health check
-(ok, warn, or FAIL with its code) and the notices. Never starts, stops or writes
-anything. The JSON output never contains the password.`,
+(ok, warn, or FAIL with its code) and the notices. A managed store that runs
+another server binary than up would start now is marked outdated, with a note
+on how to move it (up --restart). Never starts, stops or writes anything. The JSON output never contains the password.`,
     options: STORE,
     exits: [0, 1, 2, 3, 4],
   },

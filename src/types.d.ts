@@ -87,6 +87,15 @@ export interface ServerDescription {
    * platform package (verified against the sha256 it was built with).
    */
   bundled?: boolean
+  /**
+   * Managed mode: true when the running server is not the one
+   * `ensureQueueStoreStarted` would start now — another build (its sha256
+   * differs; where one side has no sha256, its path or version), e.g. an older
+   * bundled Valkey after an upgrade. A notice says what runs, what would start and
+   * how to move (`claude-mem-store up --restart`, or the next ensure once no other
+   * client is connected). Absent when that cannot be told.
+   */
+  outdated?: boolean
 }
 
 /**

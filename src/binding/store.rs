@@ -33,12 +33,21 @@ use napi_derive::napi;
 /// where claude-mem's own runtime reads its connection. Without a `binary`, the
 /// managed store runs the server that last ran its data.
 ///
+/// Upgrades reach running stores: when the managed store runs another binary than
+/// the one this call would start (an older bundled build, another sha256), it is
+/// moved onto it — stopped with `SHUTDOWN` (the AOF flushed), started again on the
+/// same port with the same data and passwords, so the URL in settings.json stays
+/// right and queued jobs are kept — when no other client is connected, or at once
+/// with `restart: true` (their connections drop; BullMQ reconnects). Never onto an
+/// older server or another kind; otherwise a notice says why it was left running,
+/// and `server.outdated` stays true.
+///
 /// Rejects with `E_BAD_SETTINGS`, `E_BAD_OPTION`, `E_NO_SERVER_BINARY`,
 /// `E_PORT_IN_USE`, `E_START_FAILED`, `E_DATA_INCOMPATIBLE` (the server cannot read
 /// data a newer one wrote: the message names that one), `E_TIMEOUT`,
 /// `E_LOCK_TIMEOUT`, `E_NOT_OWNED`, `E_DOCKER_UNAVAILABLE`, …
 #[napi(
-    ts_args_type = "options?: StoreOptions",
+    ts_args_type = "options?: StoreOptions & { restart?: boolean }",
     ts_return_type = "Promise<QueueStoreStatus>"
 )]
 pub fn ensure_queue_store_started(
@@ -48,12 +57,14 @@ pub fn ensure_queue_store_started(
 ) -> Result<Object<'_>> {
     promise(env, async move {
         let options = only_options(ENSURE.function, options, extra)?;
-        let settings = read::store_settings(&ENSURE, options.as_ref(), &process_env())?;
-        modes::ensure(&settings).await
+        let o = read::EnsureOptions::read(options.as_ref(), &process_env())?;
+        modes::ensure(&o.settings, o.restart).await
     })
 }
 
 /// Reports whether the store is running, whose it is and how healthy it is.
+/// Managed mode: `server.outdated` says whether the running server is another
+/// binary than ensure would start now, with a notice on how to move it.
 /// Never starts, stops or writes anything. Docker mode: Docker missing or down is
 /// `running: false` with a failing `docker` check (`E_DOCKER_UNAVAILABLE`).
 /// Never starts, stops or writes anything. External mode: probes the URL and

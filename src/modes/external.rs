@@ -164,6 +164,7 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
             version: report.version.clone().unwrap_or_default(),
             binary: None,
             bundled: false,
+            outdated: None,
         }),
         persistence: report.persistence,
         policy: report.policy,

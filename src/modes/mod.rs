@@ -37,10 +37,12 @@ fn store_of(settings: &Settings) -> Mode {
     }
 }
 
-/// `ensureQueueStoreStarted` in the configured mode.
-pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+/// `ensureQueueStoreStarted` in the configured mode. `restart` (managed mode):
+/// move a running store onto the binary this call would start even while other
+/// clients are connected (see `managed::upgrade`).
+pub async fn ensure(settings: &Settings, restart: bool) -> Result<QueueStoreStatus> {
     let status = match store_of(settings) {
-        Mode::Managed => managed::ensure(settings).await,
+        Mode::Managed => managed::ensure(settings, restart).await,
         Mode::Docker => docker::ensure(settings).await,
         Mode::External => external::ensure(settings).await,
     }?;

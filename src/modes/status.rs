@@ -22,6 +22,11 @@ pub struct ServerDescription {
     /// The Valkey bundled in this addon's platform package.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bundled: bool,
+    /// Managed mode: whether the running server is not the one ensure would start
+    /// now (another build: another sha256, or without one another path or version).
+    /// `None` when that cannot be told (nothing would start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outdated: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,6 +166,15 @@ impl QueueStoreStatus {
         let mut notices = settings.notices.clone();
         notices.append(&mut self.notices);
         self.notices = notices;
+        self
+    }
+
+    /// Sets `server.outdated` (managed mode: the running server is not the one
+    /// ensure would start now).
+    pub fn with_outdated(mut self, outdated: Option<bool>) -> QueueStoreStatus {
+        if let Some(server) = self.server.as_mut() {
+            server.outdated = outdated;
+        }
         self
     }
 

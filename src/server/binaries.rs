@@ -9,6 +9,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::binary_cache::BinaryCache;
 use crate::server::flavor::{Flavor, version_key};
+use crate::server::sha256::sha256_file;
 
 const NAMES: [&str; 3] = ["valkey-server", "redis-server", "redict-server"];
 const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
@@ -38,7 +39,19 @@ pub fn detect_with_bundled(
     path_var: Option<&std::ffi::OsStr>,
 ) -> (Vec<ServerBinary>, Option<StoreError>) {
     let mut cache = BinaryCache::for_data_dir(data_dir);
-    let (bundled, rejected) = match crate::server::bundled::find(&mut cache) {
+    let found = detect_in(&mut cache, data_dir, path_var);
+    cache.save();
+    found
+}
+
+/// [`detect_with_bundled`], answering from (and adding to) `cache`, which the
+/// caller saves or not.
+fn detect_in(
+    cache: &mut BinaryCache,
+    data_dir: &Path,
+    path_var: Option<&std::ffi::OsStr>,
+) -> (Vec<ServerBinary>, Option<StoreError>) {
+    let (bundled, rejected) = match crate::server::bundled::find(cache) {
         Some(Ok(b)) => (Some(b), None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
@@ -71,9 +84,8 @@ pub fn detect_with_bundled(
         .filter(|(p, _)| is_executable(p))
         // The same file reached twice (PATH and /usr/bin, or a symlink) is one binary.
         .filter(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
-        .filter_map(|(p, source)| inspect_cached(&p, source, &mut cache).ok())
+        .filter_map(|(p, source)| inspect_cached(&p, source, cache).ok())
         .collect();
-    cache.save();
     found.sort_by(|a, b| {
         rank(a.flavor)
             .cmp(&rank(b.flavor))
@@ -83,56 +95,71 @@ pub fn detect_with_bundled(
     (found, rejected)
 }
 
-/// The binary to run, and a notice when a better one was passed over: the explicit
-/// one if given (it must work); else `preferred` — the server that last ran the
-/// store's data, which a different or older one may not be able to read — if it
-/// still works; else the best found.
+/// The server that last ran the store's data, as [`choose`] weighs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Remembered<'a> {
+    pub path: &'a Path,
+    /// A bundled build: this package's own, or an earlier install's still on disk.
+    pub bundled: bool,
+}
+
+/// The binary to run, what it hashes to, and a notice when a better one was
+/// passed over.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub binary: ServerBinary,
+    /// `None` only when the file could not be read to hash it.
+    pub sha256: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// The binary to run: the explicit one if given (it must work); else the server
+/// that last ran the store's data (a different or older one may not be able to
+/// read it) if it still works — unless it is an earlier bundled build and this
+/// package's own bundled server is the same kind and as new or newer; else the
+/// best found. Answers from `cache` and adds to it; the caller saves it (ensure)
+/// or not (status).
 pub fn choose(
+    cache: &mut BinaryCache,
     explicit: Option<&Path>,
-    preferred: Option<&Path>,
+    remembered: Option<Remembered<'_>>,
+    data_dir: &Path,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<Choice> {
+    let (binary, notice) = choose_binary(cache, explicit, remembered, data_dir, path_var)?;
+    let sha256 = sha256_of(&binary, cache);
+    Ok(Choice {
+        binary,
+        sha256,
+        notice,
+    })
+}
+
+fn choose_binary(
+    cache: &mut BinaryCache,
+    explicit: Option<&Path>,
+    remembered: Option<Remembered<'_>>,
     data_dir: &Path,
     path_var: Option<&std::ffi::OsStr>,
 ) -> Result<(ServerBinary, Option<String>)> {
     if let Some(path) = explicit {
-        let mut cache = BinaryCache::for_data_dir(data_dir);
-        let found = inspect_cached(path, BinarySource::Option, &mut cache);
-        cache.save();
-        return found.map(|b| (b, None));
+        return inspect_cached(path, BinarySource::Option, cache).map(|b| (b, None));
     }
-    let (found, bundled_rejected) = detect_with_bundled(data_dir, path_var);
+    let (found, bundled_rejected) = detect_in(cache, data_dir, path_var);
     let best = found.first().cloned();
-    let remembered = preferred.and_then(|p| {
-        let same = |b: &&ServerBinary| same_file(&b.path, p);
-        found.iter().find(same).cloned().or_else(|| {
-            let mut cache = BinaryCache::for_data_dir(data_dir);
-            let b = inspect_cached(p, BinarySource::Option, &mut cache).ok();
-            cache.save();
-            b
-        })
+    let last = remembered.and_then(|r| {
+        let same = |b: &&ServerBinary| same_file(&b.path, r.path);
+        found
+            .iter()
+            .find(same)
+            .cloned()
+            .or_else(|| inspect_cached(r.path, BinarySource::Option, cache).ok())
+            .map(|b| (b, r.bundled))
     });
-    let chosen = match (remembered, best) {
-        // A newer server of the same kind can take the data over: say so, never do it
-        // unasked (afterwards the older one may not read the data any more).
-        (Some(r), Some(b))
-            if r.flavor == b.flavor && version_key(&b.version) > version_key(&r.version) =>
-        {
-            let notice = format!(
-                "the store runs {} {} ({}), the server that last ran its data; {} {} is installed too \
-                 ({}). To move the store to it, pass it as the binary option: it reads this data, but \
-                 afterwards the older one may not",
-                r.flavor.as_str(),
-                r.version,
-                r.path.display(),
-                b.flavor.as_str(),
-                b.version,
-                b.path.display()
-            );
-            Ok((r, Some(notice)))
-        }
-        (Some(r), _) => Ok((r, None)),
-        (None, Some(b)) => Ok((b, None)),
+    let chosen = match weigh(last, best) {
+        Some(chosen) => Ok(chosen),
         // The only server there is failed its verification: that is the error.
-        (None, None) => Err(bundled_rejected.clone().unwrap_or_else(no_server_binary)),
+        None => Err(bundled_rejected.clone().unwrap_or_else(no_server_binary)),
     };
     // A bundled server that failed its verification is never run, and never silently
     // passed over either.
@@ -153,6 +180,63 @@ pub fn choose(
         }
         (chosen, _) => chosen,
     }
+}
+
+/// Between the server that last ran the data (`last`, and whether it is a bundled
+/// build) and the best one found: the last one, unless it is an earlier bundled
+/// build and the best is this package's bundled server of the same kind, as new or
+/// newer (an upgrade of this package; an old plugin dir still on disk must not pin
+/// the store to its build). A newer server of another origin is named in a
+/// notice, never switched to unasked (afterwards the older one may not read the
+/// data).
+fn weigh(
+    last: Option<(ServerBinary, bool)>,
+    best: Option<ServerBinary>,
+) -> Option<(ServerBinary, Option<String>)> {
+    match (last, best) {
+        (Some((r, true)), Some(b))
+            if b.source == BinarySource::Bundled
+                && r.flavor == b.flavor
+                && version_key(&b.version) >= version_key(&r.version) =>
+        {
+            Some((b, None))
+        }
+        (Some((r, _)), Some(b))
+            if r.flavor == b.flavor && version_key(&b.version) > version_key(&r.version) =>
+        {
+            let notice = format!(
+                "the store runs {} {} ({}), the server that last ran its data; {} {} is installed too \
+                 ({}). To move the store to it, pass it as the binary option: it reads this data, but \
+                 afterwards the older one may not",
+                r.flavor.as_str(),
+                r.version,
+                r.path.display(),
+                b.flavor.as_str(),
+                b.version,
+                b.path.display()
+            );
+            Some((r, Some(notice)))
+        }
+        (Some((r, _)), _) => Some((r, None)),
+        (None, best) => best.map(|b| (b, None)),
+    }
+}
+
+/// The sha256 of `binary`'s file: for the bundled server, the pin it was just
+/// verified against; for any other, hashed once per path, size and mtime (the
+/// cache). `None` when the file cannot be read.
+fn sha256_of(binary: &ServerBinary, cache: &mut BinaryCache) -> Option<String> {
+    if binary.source == BinarySource::Bundled
+        && let Some(pin) = crate::server::bundled::pin()
+    {
+        return Some(pin.sha256);
+    }
+    if let Some(sha) = cache.sha256(&binary.path) {
+        return Some(sha);
+    }
+    let sha = sha256_file(&binary.path).ok()?;
+    cache.put_hashed(&binary.path, binary.flavor, &binary.version, &sha);
+    Some(sha)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -276,5 +360,94 @@ mod tests {
             .collect();
         assert!(found.is_empty());
         std::fs::remove_dir_all(d).unwrap();
+    }
+
+    fn server(path: &str, flavor: Flavor, version: &str, source: BinarySource) -> ServerBinary {
+        ServerBinary {
+            path: path.into(),
+            flavor,
+            version: version.into(),
+            source,
+        }
+    }
+
+    #[test]
+    fn this_packages_bundled_server_takes_over_from_an_earlier_bundled_build() {
+        let old = server(
+            "/old/valkey/valkey-server",
+            Flavor::Valkey,
+            "8.1.1",
+            BinarySource::Option,
+        );
+        let ours = server(
+            "/new/valkey/valkey-server",
+            Flavor::Valkey,
+            "8.1.1",
+            BinarySource::Bundled,
+        );
+        // Same version (another build, e.g. with more security fixes): ours.
+        let (b, notice) = weigh(Some((old.clone(), true)), Some(ours.clone())).unwrap();
+        assert_eq!((b, notice), (ours.clone(), None));
+        // Newer: ours.
+        let newer = ServerBinary {
+            version: "9.1.2".into(),
+            ..ours.clone()
+        };
+        assert_eq!(
+            weigh(Some((old.clone(), true)), Some(newer.clone()))
+                .unwrap()
+                .0,
+            newer
+        );
+        // Older than what last ran the data: never (it may not read it).
+        let older = ServerBinary {
+            version: "8.0.1".into(),
+            ..ours.clone()
+        };
+        assert_eq!(
+            weigh(Some((old.clone(), true)), Some(older)).unwrap().0,
+            old
+        );
+    }
+
+    #[test]
+    fn a_server_that_is_not_a_bundled_build_keeps_the_data() {
+        let system = server(
+            "/usr/bin/valkey-server",
+            Flavor::Valkey,
+            "8.0.1",
+            BinarySource::System,
+        );
+        let ours = server(
+            "/new/valkey/valkey-server",
+            Flavor::Valkey,
+            "8.1.1",
+            BinarySource::Bundled,
+        );
+        // The user's (or system's) server that last ran the data stays; the newer
+        // bundled one is named in a notice, as before.
+        let (b, notice) = weigh(Some((system.clone(), false)), Some(ours.clone())).unwrap();
+        assert_eq!(b, system);
+        assert!(notice.unwrap().contains("8.1.1"));
+        // A remembered bundled build is not replaced by a server that is not bundled.
+        let other = server(
+            "/usr/bin/valkey-9",
+            Flavor::Valkey,
+            "9.1.2",
+            BinarySource::Path,
+        );
+        let old = server(
+            "/old/valkey/valkey-server",
+            Flavor::Valkey,
+            "8.1.1",
+            BinarySource::Option,
+        );
+        assert_eq!(
+            weigh(Some((old.clone(), true)), Some(other)).unwrap().0,
+            old
+        );
+        // Nothing remembered: the best found.
+        assert_eq!(weigh(None, Some(ours.clone())).unwrap().0, ours);
+        assert_eq!(weigh(None, None), None);
     }
 }

@@ -12,12 +12,11 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::binary_cache::BinaryCache;
 use crate::server::flavor::Flavor;
+use crate::server::sha256::sha256_file;
 
 /// The pinned source and build, as `scripts/build/valkey/source.json` records them.
 const SOURCE_JSON: &str = include_str!("../../scripts/build/valkey/source.json");
@@ -43,9 +42,12 @@ fn platform() -> Option<&'static str> {
     }
 }
 
-/// The pin for this platform, if the build bundles a server for it.
+/// The pin for this platform, if the build bundles a server for it. Parsed once:
+/// status and ensure ask for it on every call.
 pub fn pin() -> Option<Pin> {
-    pin_from(SOURCE_JSON, platform()?)
+    static PIN: std::sync::OnceLock<Option<Pin>> = std::sync::OnceLock::new();
+    PIN.get_or_init(|| pin_from(SOURCE_JSON, platform()?))
+        .clone()
 }
 
 fn pin_from(json: &str, platform: &str) -> Option<Pin> {
@@ -145,27 +147,6 @@ pub fn verify(path: &Path, pin: &Pin, cache: &mut BinaryCache) -> Result<ServerB
     }
     cache.put_verified(path, Flavor::Valkey, &pin.version, &pin.sha256);
     Ok(binary(pin.version.clone()))
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| StoreError::io("read", path, &e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| StoreError::io("read", path, &e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::files::{read_capped, write_replacing_volatile};
-use crate::server::binary::ServerBinary;
+use crate::server::binary::{BinarySource, ServerBinary};
 use crate::server::flavor::Flavor;
 use crate::settings::paths::StorePaths;
 
@@ -22,6 +22,11 @@ pub struct LastServer {
     pub binary: PathBuf,
     pub flavor: Flavor,
     pub version: String,
+    /// The Valkey bundled in a claude-mem-store platform package (this one's, or an
+    /// earlier install's still on disk). Absent from records written before it was
+    /// kept: `was_bundled` then tells by where the binary sits.
+    #[serde(default)]
+    pub bundled: bool,
 }
 
 impl LastServer {
@@ -30,7 +35,15 @@ impl LastServer {
             binary: binary.path.clone(),
             flavor: binary.flavor,
             version: binary.version.clone(),
+            bundled: binary.source == BinarySource::Bundled,
         }
+    }
+
+    /// Whether the remembered server is a bundled build: recorded so, or (a record
+    /// from before the flag) a `valkey/valkey-server` with its build record
+    /// `valkey-server.json` beside it, in a platform package with its `.node`.
+    pub fn was_bundled(&self) -> bool {
+        self.bundled || looks_bundled(&self.binary)
     }
 
     /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`.
@@ -65,6 +78,30 @@ pub fn write(paths: &StorePaths, binary: &ServerBinary) -> Result<()> {
 /// The remembered binary, if it is still there to run.
 pub fn still_installed(last: &LastServer) -> Option<&Path> {
     is_file(&last.binary).then_some(last.binary.as_path())
+}
+
+/// The layout of a platform package: `<pkg>/valkey/valkey-server` beside
+/// `<pkg>/valkey/valkey-server.json`, and `<pkg>/claude-mem-store.<platform>.node`.
+fn looks_bundled(binary: &Path) -> bool {
+    let Some(valkey_dir) = binary.parent() else {
+        return false;
+    };
+    let Some(package) = valkey_dir.parent() else {
+        return false;
+    };
+    let has_addon = || {
+        std::fs::read_dir(package).is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("claude-mem-store.") && name.ends_with(".node")
+            })
+        })
+    };
+    binary.file_name().is_some_and(|n| n == "valkey-server")
+        && valkey_dir.file_name().is_some_and(|n| n == "valkey")
+        && is_file(&valkey_dir.join("valkey-server.json"))
+        && has_addon()
 }
 
 fn is_file(p: &Path) -> bool {
@@ -130,8 +167,47 @@ mod tests {
         let last = read(&paths).unwrap();
         assert!(last.is_same_server(&b));
         assert_eq!(last.describe(), "valkey 9.1.2 (/usr/bin/valkey-server)");
+        assert!(!last.was_bundled());
         std::fs::write(&paths.last_server_file, "{garbage").unwrap();
         assert_eq!(read(&paths), None);
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn a_record_from_before_the_bundled_flag_still_reads() {
+        let old = r#"{"binary":"/usr/bin/valkey-server","flavor":"valkey","version":"8.0.1"}"#;
+        let last: LastServer = serde_json::from_str(old).unwrap();
+        assert!(!last.bundled);
+        let bundled = LastServer {
+            bundled: true,
+            ..last
+        };
+        let text = serde_json::to_string(&bundled).unwrap();
+        assert!(text.contains("\"bundled\":true"), "{text}");
+        assert!(
+            serde_json::from_str::<LastServer>(&text)
+                .unwrap()
+                .was_bundled()
+        );
+    }
+
+    #[test]
+    fn an_older_record_of_a_bundled_server_is_told_by_its_place_in_a_platform_package() {
+        let d = std::env::temp_dir().join(format!("cms-last-pkg-{}", std::process::id()));
+        let valkey = d.join("valkey");
+        std::fs::create_dir_all(&valkey).unwrap();
+        std::fs::write(valkey.join("valkey-server"), "").unwrap();
+        let last = LastServer {
+            binary: valkey.join("valkey-server"),
+            flavor: Flavor::Valkey,
+            version: "8.1.1".into(),
+            bundled: false,
+        };
+        assert!(!last.was_bundled(), "no build record, no addon");
+        std::fs::write(valkey.join("valkey-server.json"), "{}").unwrap();
+        assert!(!last.was_bundled(), "no addon beside it");
+        std::fs::write(d.join("claude-mem-store.linux-x64-gnu.node"), "").unwrap();
+        assert!(last.was_bundled());
         std::fs::remove_dir_all(d).unwrap();
     }
 }

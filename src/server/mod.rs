@@ -19,3 +19,4 @@ pub mod last_server;
 pub mod pidfile;
 pub mod port;
 pub mod process;
+pub mod sha256;

@@ -31,6 +31,11 @@ pub struct PidRecord {
     /// The log file the server writes to (named by the day it started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_file: Option<PathBuf>,
+    /// The sha256 of the binary the server was started from (npm resets mtimes, so
+    /// only the content tells a binary replaced in place from the one running).
+    /// Absent in records from before it was kept, and for an adopted orphan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// What we found at the pid file's path.
@@ -103,6 +108,7 @@ mod tests {
             binary: "/usr/bin/valkey-server".into(),
             version: "8.0.1".into(),
             log_file: None,
+            sha256: Some("ab".repeat(32)),
         }
     }
 
@@ -113,6 +119,17 @@ mod tests {
         assert!(text.contains("\"runId\""));
         assert!(text.contains("\"startedAt\""));
         assert_eq!(parse(text.as_bytes()), PidFile::Valid(record()));
+    }
+
+    #[test]
+    fn a_record_from_before_the_sha256_was_kept_still_reads() {
+        let old = br#"{"pid":4242,"port":23456,"startedAt":1,"startToken":"123456","runId":"abc","binary":"/usr/bin/valkey-server","version":"8.0.1"}"#;
+        match parse(old) {
+            PidFile::Valid(r) => assert_eq!(r.sha256, None),
+            other => panic!("{other:?}"),
+        }
+        let text = serde_json::to_string(&record()).unwrap();
+        assert!(text.contains("\"sha256\":\"abab"), "{text}");
     }
 
     #[test]

@@ -129,6 +129,20 @@ pub fn command_line(pid: u32) -> Option<String> {
     (!text.is_empty()).then(|| text.join(" "))
 }
 
+/// Whether the file `pid` was started from has since been deleted or replaced
+/// (Linux: `/proc/<pid>/exe` then reads `<path> (deleted)`; npm replaces a
+/// package's files rather than writing into them). False where that cannot be told.
+#[cfg(target_os = "linux")]
+pub fn executable_replaced(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|p| p.to_string_lossy().ends_with(" (deleted)"))
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn executable_replaced(_pid: u32) -> bool {
+    false
+}
+
 #[cfg(all(unix, not(target_os = "linux")))]
 pub fn command_line(pid: u32) -> Option<String> {
     ps_field(pid, "command=").filter(|s| !s.is_empty())

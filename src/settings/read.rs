@@ -18,7 +18,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 /// `ensureQueueStoreStarted(options?: StoreOptions)`.
 pub const ENSURE: OptionSet = OptionSet {
     function: "ensureQueueStoreStarted",
-    groups: &[STORE_OPTION_KEYS],
+    groups: &[STORE_OPTION_KEYS, &["restart"]],
 };
 
 /// `queueStoreStatus(options?: StoreOptions)`.
@@ -67,6 +67,26 @@ pub fn store_settings(set: &OptionSet, options: Option<&Value>, env: &Env) -> Re
 /// `StoreOptions` read from an options object already checked by `reader`, resolved.
 pub fn resolve(reader: &OptionReader<'_>, env: &Env) -> Result<Settings> {
     Settings::resolve(&StoreOptions::read(reader)?, env)
+}
+
+/// ensureQueueStoreStarted's options.
+#[derive(Debug)]
+pub struct EnsureOptions {
+    pub settings: Settings,
+    /// Move an outdated store onto the current binary even while other clients are
+    /// connected (default false: only once none is).
+    pub restart: bool,
+}
+
+impl EnsureOptions {
+    pub fn read(options: Option<&Value>, env: &Env) -> Result<EnsureOptions> {
+        let reader = ENSURE.reader(options)?;
+        let settings = resolve(&reader, env)?;
+        Ok(EnsureOptions {
+            settings,
+            restart: reader.bool("restart")?.unwrap_or(false),
+        })
+    }
 }
 
 /// stopQueueStore's options.

@@ -43,8 +43,11 @@ fn every_store_export_names_itself_and_its_keys() {
     assert_eq!(e.code, ErrorCode::BadOption);
     assert_eq!(
         e.message,
-        "ensureQueueStoreStarted: unknown option 'forse'. Known options: dataDir, mode, url, host, port, binary, prefix, timeoutMs, caFile."
+        "ensureQueueStoreStarted: unknown option 'forse'. Known options: dataDir, mode, url, host, port, binary, prefix, timeoutMs, caFile, restart."
     );
+    let restart = EnsureOptions::read(Some(&json!({"restart": true})), &env).unwrap();
+    assert!(restart.restart);
+    assert!(!EnsureOptions::read(None, &env).unwrap().restart);
     let e = StopOptions::read(Some(&bad), &env).unwrap_err();
     assert_eq!(
         e.message,

@@ -450,6 +450,7 @@ fn running_status(
             version: info.version.clone(),
             binary: None,
             bundled: false,
+            outdated: None,
         }),
         persistence: health.persistence,
         policy: health.policy,

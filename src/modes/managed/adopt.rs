@@ -101,6 +101,7 @@ pub(super) async fn adopt_orphan(
         binary: PathBuf::from(info.executable.clone()),
         version: info.version.clone(),
         log_file: None,
+        sha256: None,
     };
     pidfile::write(&paths.pid_file, &record)?;
     notices.push(format!(

@@ -10,6 +10,7 @@ pub mod start;
 mod status;
 pub mod stop;
 mod unreadable_data;
+pub mod upgrade;
 pub mod watch;
 
 use adopt::{adopt_from_pid_file, adopt_orphan};
@@ -31,7 +32,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::modes::status::{PortMove, QueueStoreStatus};
 use crate::server::binaries;
-use crate::server::binary::ServerBinary;
+use crate::server::binary_cache::BinaryCache;
 use crate::server::last_server::{self, LastServer};
 use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
@@ -58,12 +59,15 @@ struct Running {
     port_moved: Option<PortMove>,
 }
 
-pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
+/// Starts or adopts the store. An adopted store that runs another binary than the
+/// one this call would start is moved onto it when no other client is connected,
+/// or at once with `restart` (see `upgrade`).
+pub async fn ensure(settings: &Settings, restart: bool) -> Result<QueueStoreStatus> {
     process::reap_exited_children();
     let paths = StorePaths::new(&settings.data_dir);
     let result = async {
         let _lock = lock_creating(&paths, settings.timeout).await?;
-        ensure_locked(settings, &paths).await
+        ensure_locked(settings, &paths, restart).await
     }
     .await;
     result.map_err(cannot_start)
@@ -103,13 +107,17 @@ pub async fn restart_if_died(
         PidFile::Absent => Ok(None),
         PidFile::Valid(r) if r.pid != dead_pid && process::is_alive(r.pid) => {
             // Someone (another watcher, an ensure) already brought it back: adopt.
-            ensure_locked(settings, &paths).await.map(Some)
+            ensure_locked(settings, &paths, false).await.map(Some)
         }
-        _ => ensure_locked(settings, &paths).await.map(Some),
+        _ => ensure_locked(settings, &paths, false).await.map(Some),
     }
 }
 
-async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueStoreStatus> {
+async fn ensure_locked(
+    settings: &Settings,
+    paths: &StorePaths,
+    restart: bool,
+) -> Result<QueueStoreStatus> {
     let paths = paths.clone();
     let secrets = Secrets::load_or_create(&paths)?;
     let mut notices = Vec::new();
@@ -118,22 +126,25 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
     if running.is_none() {
         running = adopt_orphan(settings, &paths, &secrets, &mut notices).await?;
     }
+    // A store this call starts runs the binary it would start: not outdated.
+    let mut outdated = Some(false);
     let mut running = match running {
         Some(r) => r,
         None => {
             let last = last_server::read(&paths);
-            let (binary, passed_over) = choose_binary(settings, last.as_ref()).await?;
-            notices.extend(passed_over);
+            let chosen = choose_binary(settings, last.as_ref(), true).await?;
+            notices.extend(chosen.notice);
             let s = start::start(
                 &paths,
-                &binary,
+                &chosen.binary,
                 settings.port,
                 &secrets,
                 settings.timeout,
                 last.as_ref(),
+                chosen.sha256.as_deref(),
             )
             .await?;
-            last_server::write(&paths, &binary)?;
+            last_server::write(&paths, &chosen.binary)?;
             notices.extend(s.load_warnings);
             Running {
                 record: s.record,
@@ -158,6 +169,17 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
                     .to_string(),
             );
         }
+        let outcome = upgrade::onto_current_binary(
+            settings,
+            &paths,
+            &secrets,
+            running,
+            restart,
+            &mut notices,
+        )
+        .await?;
+        running = outcome.running;
+        outdated = outcome.outdated;
     }
     notices.extend(settings.persist_store(running.record.port, &secrets.client)?);
     let health = match running.health.take() {
@@ -182,30 +204,46 @@ async fn ensure_locked(settings: &Settings, paths: &StorePaths) -> Result<QueueS
         &running.record,
         &running.info,
         Some(health),
-    );
+    )
+    .with_outdated(outdated);
     Ok(status.after_ensure(running.started, running.port_moved, notices))
 }
 
-/// The binary to start (preferring the one that last ran the data) and a notice
-/// when a newer one was passed over. On tokio's blocking pool: a binary not in the
-/// cache is asked for `--version`, which must not stall the runtime's one worker.
+/// The binary to start (preferring the one that last ran the data), its sha256,
+/// and a notice when a newer one was passed over. On tokio's blocking pool: a
+/// binary not in the cache is asked for `--version` (and hashed), which must not
+/// stall the runtime's one worker. What was learned is saved in the binary cache
+/// only if `save` (status writes nothing).
 async fn choose_binary(
     settings: &Settings,
     last: Option<&LastServer>,
-) -> Result<(ServerBinary, Option<String>)> {
+    save: bool,
+) -> Result<binaries::Choice> {
     let path_var = std::env::var_os("PATH");
     let explicit = settings.binary.clone();
-    let preferred = last
-        .and_then(last_server::still_installed)
-        .map(PathBuf::from);
+    let remembered = last
+        .and_then(|l| last_server::still_installed(l).map(|p| (PathBuf::from(p), l.was_bundled())));
     let data_dir = settings.data_dir.clone();
     off_worker(move || {
-        binaries::choose(
+        let mut cache = if save {
+            BinaryCache::for_data_dir(&data_dir)
+        } else {
+            BinaryCache::read_only(&data_dir)
+        };
+        let chosen = binaries::choose(
+            &mut cache,
             explicit.as_deref(),
-            preferred.as_deref(),
+            remembered
+                .as_ref()
+                .map(|(path, bundled)| binaries::Remembered {
+                    path,
+                    bundled: *bundled,
+                }),
             &data_dir,
             path_var.as_deref(),
-        )
+        );
+        cache.save();
+        chosen
     })
     .await
 }

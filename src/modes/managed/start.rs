@@ -43,6 +43,7 @@ pub async fn start(
     secrets: &Secrets,
     timeout: Duration,
     data_written_by: Option<&LastServer>,
+    binary_sha256: Option<&str>,
 ) -> Result<Started> {
     unreadable_data::check_before_start(paths, binary, data_written_by)?;
     let deadline = Instant::now() + timeout;
@@ -77,6 +78,7 @@ pub async fn start(
             binary: binary.path.clone(),
             version: binary.version.clone(),
             log_file: Some(log_file.clone()),
+            sha256: binary_sha256.map(str::to_string),
         };
         // Written before waiting, so that even if we are killed mid-start the server
         // can be found and stopped. `run_id` is filled in once it answers.

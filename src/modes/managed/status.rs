@@ -16,6 +16,7 @@ use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
 use crate::settings::secret::Secrets;
 
+use super::upgrade::outdated_for_status;
 use super::{ORPHAN_PROBE, checks, unanswered};
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
@@ -58,6 +59,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
                 binary: PathBuf::from(&info.executable),
                 version: info.version.clone(),
                 log_file: None,
+                sha256: None,
             };
             let health = checks(&mut client, record.port, &secrets, settings)
                 .await
@@ -66,7 +68,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
             status.notices.push(format!(
                 "pid {pid} serves this store but its pid file is missing; the next ensure adopts it"
             ));
-            return Ok(status);
+            return Ok(with_binary_check(status, settings, &paths, &record, &info).await);
         }
     };
     match verify_and_check(&record, &secrets, settings).await {
@@ -81,14 +83,8 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
                     .await
                     .map_err(|e| unanswered(&record, &e))?,
             };
-            Ok(running_status(
-                settings,
-                &paths,
-                &secrets,
-                &record,
-                &info,
-                Some(health),
-            ))
+            let status = running_status(settings, &paths, &secrets, &record, &info, Some(health));
+            Ok(with_binary_check(status, settings, &paths, &record, &info).await)
         }
         Verdict::Exited => Ok(not_running(vec![Check::warn(
             "process",
@@ -112,6 +108,22 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         )])),
         Verdict::Unresponsive(e) => Err(unanswered(&record, &e)),
     }
+}
+
+/// `server.outdated`, and the notice when it is: whether the running server is the
+/// one ensure would start now (`upgrade`).
+async fn with_binary_check(
+    mut status: QueueStoreStatus,
+    settings: &Settings,
+    paths: &StorePaths,
+    record: &PidRecord,
+    info: &ServerInfo,
+) -> QueueStoreStatus {
+    let Some((outdated, notice)) = outdated_for_status(settings, paths, record, info).await else {
+        return status;
+    };
+    status.notices.extend(notice);
+    status.with_outdated(Some(outdated))
 }
 
 pub(super) fn stopped_status(settings: &Settings, paths: &StorePaths) -> QueueStoreStatus {
@@ -145,6 +157,7 @@ pub(super) fn running_status(
             version: info.version.clone(),
             binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
             bundled: crate::server::bundled::location().is_some_and(|b| b == record.binary),
+            outdated: None,
         }),
         persistence,
         policy,

@@ -158,6 +158,25 @@ async fn in_use_by_others(
     if force {
         return None;
     }
+    match others_than_us(client, port, secrets).await {
+        Some(others) if others > 0 => Some(StopResult::in_use(
+            Some(pid),
+            others,
+            &format!("the store (pid {pid})"),
+        )),
+        _ => None,
+    }
+}
+
+/// How many clients other than this process's own connections (`client`, and the
+/// kept one of `connections`) use our store on `port`; `None` when the server
+/// cannot be asked. With nobody else the caller is about to stop the store, so the
+/// kept connection is dropped rather than kept for a server that will be gone.
+pub(super) async fn others_than_us(
+    client: &mut Client,
+    port: u16,
+    secrets: &Secrets,
+) -> Option<u32> {
     let mut ours = Vec::new();
     let kept = connections::take(port, secrets);
     if let Some(mut kept) = kept.clone()
@@ -165,19 +184,13 @@ async fn in_use_by_others(
     {
         ours.push(id);
     }
-    match clients::count_others(client, &ours).await {
-        Ok(Some(others)) if others > 0 => {
-            if let Some(kept) = &kept {
-                connections::keep(port, secrets, kept);
-            }
-            Some(StopResult::in_use(
-                Some(pid),
-                others,
-                &format!("the store (pid {pid})"),
-            ))
-        }
-        _ => None,
+    let others = clients::count_others(client, &ours).await.ok().flatten();
+    if let Some(kept) = &kept
+        && others != Some(0)
+    {
+        connections::keep(port, secrets, kept);
     }
+    others
 }
 
 pub async fn stop_process(
