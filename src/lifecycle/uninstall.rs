@@ -48,7 +48,12 @@ pub async fn uninstall(
     // server in between, whose config, pid file and secret were then deleted: an
     // orphan nobody could find, authenticate to or stop.
     let held = if paths.redis_dir.is_dir() {
-        match lock::acquire(&paths.lock_file, managed::lock_wait(settings.timeout)).await {
+        match lock::acquire(
+            &paths.lock_file,
+            crate::modes::own_store::lock_wait(settings.timeout),
+        )
+        .await
+        {
             // Another uninstall removed redis/ while we waited.
             Err(_) if !paths.redis_dir.is_dir() => None,
             held => Some(held?),

@@ -6,13 +6,15 @@
 //! Docker mode with a URL is the server at that URL (claude-mem's compose stack),
 //! handled as external.
 //!
-//! Uses everything below it (settings, server, checks). `docker` borrows the
-//! managed store's port choice, loopback endpoint and checks; `managed` never uses
-//! `docker`, and `external` uses neither.
+//! Uses everything below it (settings, server, checks). `managed` and `docker` are
+//! siblings: what they share (our store on loopback: port, login, the kept
+//! connection, checks, lock waits) is `own_store`; neither imports the other, and
+//! `external` uses neither.
 
 pub mod docker;
 pub mod external;
 pub mod managed;
+pub mod own_store;
 pub mod status;
 
 use crate::error::Result;

@@ -23,7 +23,8 @@ use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::managed::login;
+use crate::modes::own_store::health::{checks, connect_and_check, other_clients};
+use crate::modes::own_store::{connections, lock_wait, login};
 use crate::modes::status::{
     DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopMethod, StopResult,
 };
@@ -33,11 +34,6 @@ use crate::settings::secret::Secrets;
 use cli::Docker;
 use commands::Names;
 use ps::Container;
-
-/// Waiting for the lock may take as long as another caller's whole start.
-fn lock_wait(timeout: Duration) -> Duration {
-    timeout * 2 + Duration::from_secs(1)
-}
 
 /// The 0600 file `docker run --env-file` reads the password from.
 pub fn env_file(paths: &StorePaths) -> PathBuf {
@@ -162,7 +158,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?
     {
-        crate::modes::managed::connections::forget();
+        connections::forget();
         notices.push(format!(
             "container {} had one password for everything; its client password (the one in \
              settings.json) now runs only what BullMQ needs",
@@ -170,7 +166,7 @@ pub async fn ensure(settings: &Settings) -> Result<QueueStoreStatus> {
         ));
     }
     notices.extend(settings.persist_store(up.port, &secrets.client)?);
-    let health = crate::modes::managed::checks(&mut up.client, up.port, &secrets, settings)
+    let health = checks(&mut up.client, up.port, &secrets, settings)
         .await
         .map_err(|e| unanswered(&names, up.port, &e))?;
     if let Some(bad) = health.checks.iter().find(|c| !c.ok && c.code.is_some()) {
@@ -249,7 +245,7 @@ pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
         )]));
     };
     let secrets = Secrets::load(&paths)?.unwrap_or_default();
-    let (_, health) = crate::modes::managed::connect_and_check(port, &secrets, settings)
+    let (_, health) = connect_and_check(port, &secrets, settings)
         .await
         .map_err(|e| unanswered(&names, port, &e))?;
     let info = health.info.clone();
@@ -308,8 +304,7 @@ pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
     if !force
         && let Some(secrets) = Secrets::load(&paths)?
         && let Some(port) = container.port()
-        && let Some(others) =
-            crate::modes::managed::other_clients(port, &secrets, settings.timeout).await
+        && let Some(others) = other_clients(port, &secrets, settings.timeout).await
         && others > 0
     {
         return Ok(StopResult::in_use(

@@ -12,7 +12,7 @@ use super::ps;
 use crate::checks::client::{Client, ClientError};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, StoreError};
-use crate::modes::managed::ownership::connect_and_info;
+use crate::modes::own_store::info::connect_and_info;
 use crate::settings::secret::Secrets;
 
 /// How often, while waiting, we ask Docker whether the container is still up (each

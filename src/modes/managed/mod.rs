@@ -3,8 +3,6 @@
 //! sidecar rules").
 
 mod adopt;
-pub(crate) mod connections;
-pub mod login;
 pub mod ownership;
 pub mod start;
 mod status;
@@ -13,6 +11,8 @@ mod unreadable_data;
 pub mod upgrade;
 pub mod watch;
 
+use crate::modes::own_store::health::checks;
+use crate::modes::own_store::{connections, lock_wait, login};
 use adopt::{adopt_from_pid_file, adopt_orphan};
 use status::running_status;
 pub use status::status;
@@ -23,11 +23,8 @@ use std::time::Duration;
 
 use crate::blocking::off_worker;
 use crate::checks::client::{Client, ClientError};
-use crate::checks::clients;
 use crate::checks::health;
-use crate::checks::probe;
 use crate::checks::server_info::ServerInfo;
-use crate::checks::smoke::Target;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::modes::status::{PortMove, QueueStoreStatus};
@@ -42,11 +39,6 @@ use crate::settings::secret::Secrets;
 
 /// How long an orphan probe may take: it only ever talks to loopback.
 const ORPHAN_PROBE: Duration = Duration::from_millis(500);
-
-/// Waiting for the lock may take as long as another caller's whole start.
-pub(crate) fn lock_wait(timeout: Duration) -> Duration {
-    timeout * 2 + Duration::from_secs(1)
-}
 
 /// A running server of ours, as found or started by this call.
 struct Running {
@@ -246,73 +238,6 @@ async fn choose_binary(
         chosen
     })
     .await
-}
-
-/// The same checks `probeRedisUrl` runs, the BullMQ smoke test included, in the
-/// queue prefix's namespace.
-/// The full health probe (smoke test included) of a store we run on loopback:
-/// the managed sidecar and the Docker container alike.
-pub(crate) async fn checks(
-    client: &mut Client,
-    port: u16,
-    secrets: &Secrets,
-    settings: &Settings,
-) -> std::result::Result<health::Health, ClientError> {
-    let endpoint = login::admin_endpoint(port, secrets);
-    let target = Target {
-        endpoint: &endpoint,
-        ca_pem: None,
-    };
-    let deadline = std::time::Instant::now() + settings.timeout;
-    probe::own_store_checks(client, &target, &settings.prefix, deadline).await
-}
-
-/// Connects to our store on `port` and runs its checks. The connection of the last
-/// call is reused while it works (`connections`); a new one authenticates while
-/// connecting, so nothing is sent to a server that refuses our password.
-pub(crate) async fn connect_and_check(
-    port: u16,
-    secrets: &Secrets,
-    settings: &Settings,
-) -> std::result::Result<(Client, health::Health), ClientError> {
-    let started = std::time::Instant::now();
-    if let Some(mut client) = connections::take(port, secrets) {
-        match checks(&mut client, port, secrets, settings).await {
-            Ok(health) => {
-                connections::keep(port, secrets, &client);
-                return Ok((client, health));
-            }
-            // Hung, not gone: a new connection would only wait as long again.
-            Err(ClientError::Timeout) => return Err(ClientError::Timeout),
-            // Closed (the store was restarted or stopped): connect afresh below.
-            Err(_) => {}
-        }
-    }
-    let left = |settings: &Settings| settings.timeout.saturating_sub(started.elapsed());
-    let mut client = login::connect(port, secrets, left(settings)).await?;
-    let settings = Settings {
-        timeout: left(settings),
-        ..settings.clone()
-    };
-    let health = checks(&mut client, port, secrets, &settings).await?;
-    connections::keep(port, secrets, &client);
-    Ok((client, health))
-}
-
-/// How many clients other than ours use our store on `port` (see `checks::clients`);
-/// `None` when it cannot be asked (then nobody can be shown to use it).
-pub(crate) async fn other_clients(port: u16, secrets: &Secrets, timeout: Duration) -> Option<u32> {
-    if let Some(mut client) = connections::take(port, secrets) {
-        client.set_timeout(timeout);
-        if let Ok(others) = clients::count_others(&mut client, &[]).await {
-            connections::keep(port, secrets, &client);
-            return others;
-        }
-    }
-    let mut client = login::connect(port, secrets, timeout).await.ok()?;
-    let others = clients::count_others(&mut client, &[]).await.ok().flatten();
-    connections::keep(port, secrets, &client);
-    others
 }
 
 fn unanswered(record: &PidRecord, e: &ClientError) -> StoreError {

@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::login;
 use crate::checks::client::{Client, ClientError};
 use crate::checks::health::Health;
-use crate::checks::server_info::{ServerInfo, parse_info};
+use crate::checks::server_info::ServerInfo;
+use crate::modes::own_store::health;
+use crate::modes::own_store::info::connect_and_server_info;
 use crate::server::pidfile::PidRecord;
 use crate::server::process;
 use crate::settings::Settings;
@@ -32,44 +33,6 @@ pub enum Verdict {
     Unresponsive(ClientError),
     /// Our pid is alive, but whatever answers on the recorded port is another server.
     Foreign(String),
-}
-
-/// Connects (as the admin user, `login`) and reads `INFO` (the full default
-/// sections: server, persistence, …), for callers that need `loading` as well as
-/// who the server is.
-pub async fn connect_and_info(
-    port: u16,
-    secrets: &Secrets,
-    timeout: Duration,
-) -> Result<(Client, ServerInfo), ClientError> {
-    connect_and_info_of(port, secrets, timeout, None).await
-}
-
-/// Connects and reads only `INFO server`: pid, run_id, config file, binary and
-/// version are all there, at a fraction of the full reply's size. Enough to tell
-/// whether a server is ours.
-async fn connect_and_server_info(
-    port: u16,
-    secrets: &Secrets,
-    timeout: Duration,
-) -> Result<(Client, ServerInfo), ClientError> {
-    connect_and_info_of(port, secrets, timeout, Some("server")).await
-}
-
-async fn connect_and_info_of(
-    port: u16,
-    secrets: &Secrets,
-    timeout: Duration,
-    section: Option<&str>,
-) -> Result<(Client, ServerInfo), ClientError> {
-    let mut client = login::connect(port, secrets, timeout).await?;
-    let mut cmd = redis::cmd("INFO");
-    if let Some(section) = section {
-        cmd.arg(section);
-    }
-    let text: String = client.query(&cmd).await?;
-    let info = ServerInfo::from_info(&parse_info(&text));
-    Ok((client, info))
 }
 
 pub async fn verify(record: &PidRecord, secrets: &Secrets, timeout: Duration) -> Verdict {
@@ -104,7 +67,7 @@ async fn verify_as(
         None => connect_and_server_info(record.port, secrets, timeout)
             .await
             .map(|(client, info)| (client, info, None)),
-        Some(settings) => super::connect_and_check(record.port, secrets, settings)
+        Some(settings) => health::connect_and_check(record.port, secrets, settings)
             .await
             .map(|(client, health)| (client, health.info.clone(), Some(Box::new(health)))),
     };

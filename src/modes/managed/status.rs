@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use super::login::client_endpoint;
 use super::ownership::{Verdict, find_orphan, verify_and_check};
 use crate::checks::health;
 use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result};
+use crate::modes::own_store::login::client_endpoint;
 use crate::modes::status::{QueueStoreStatus, ServerDescription, StatusPaths};
 use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
@@ -17,7 +17,8 @@ use crate::settings::paths::StorePaths;
 use crate::settings::secret::Secrets;
 
 use super::upgrade::outdated_for_status;
-use super::{ORPHAN_PROBE, checks, unanswered};
+use super::{ORPHAN_PROBE, unanswered};
+use crate::modes::own_store::health::checks;
 
 pub async fn status(settings: &Settings) -> Result<QueueStoreStatus> {
     process::reap_exited_children();

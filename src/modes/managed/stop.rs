@@ -19,7 +19,8 @@ use crate::settings::Settings;
 use crate::settings::paths::StorePaths;
 use crate::settings::secret::Secrets;
 
-use super::{ORPHAN_PROBE, connections, lock_wait};
+use super::ORPHAN_PROBE;
+use crate::modes::own_store::{connections, lock_wait};
 
 pub async fn stop(settings: &Settings, force: bool) -> Result<StopResult> {
     process::reap_exited_children();

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use super::{Running, choose_binary, start, stop};
 use crate::blocking::off_worker;
 use crate::error::Result;
+use crate::modes::own_store::connections;
 use crate::server::binaries::Choice;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::flavor::{Flavor, version_key};
@@ -250,7 +251,7 @@ async fn restart_with(
     let old_pid = running.record.pid;
     stop::stop_process(old_pid, Some(&mut running.client), settings.timeout).await?;
     pidfile::remove(&paths.pid_file)?;
-    super::connections::forget();
+    connections::forget();
     let port = same_port(settings, running.record.port);
     let started = start::start(
         paths,
