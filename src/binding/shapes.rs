@@ -20,7 +20,7 @@ use crate::install::progress::ProgressEvent;
 use crate::lifecycle::resolve::Resolution;
 use crate::lifecycle::uninstall::UninstallResult;
 use crate::modes::managed::watch::WatchEvent;
-use crate::modes::status::{QueueStoreStatus, StopResult};
+use crate::modes::results::{QueueStoreStatus, StopResult};
 use crate::server::binary::ServerBinary;
 
 /// `CMS_SHAPES_DIR`, else `target/ts-shapes` in this checkout.

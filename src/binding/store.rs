@@ -4,7 +4,7 @@ use super::js_input::JsInput;
 use super::only_options;
 use super::runtime::promise;
 use crate::modes;
-use crate::server::binaries;
+use crate::server::binary::search;
 use crate::settings::process_env;
 use crate::settings::read::{self, DETECT, ENSURE, STATUS, STOP, StopOptions};
 use napi::bindgen_prelude::*;
@@ -120,6 +120,6 @@ pub fn detect_server_binaries(env: &Env, options: JsInput, extra: JsInput) -> Re
     promise(env, async move {
         let options = only_options(DETECT.function, options, extra)?;
         let settings = read::detect_settings(options.as_ref(), &process_env())?;
-        Ok(binaries::detect_off_worker(settings.data_dir).await)
+        Ok(search::detect_off_worker(settings.data_dir).await)
     })
 }

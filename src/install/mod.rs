@@ -3,8 +3,6 @@
 //! `unpack`). `install` picks the method and returns what it did; `options` reads
 //! what the installer's exports are given.
 
-pub mod download;
-pub mod fetch;
 pub mod manifest;
 pub mod mirror;
 pub mod options;
@@ -12,7 +10,9 @@ pub mod package;
 pub mod plan;
 pub mod platform;
 pub mod progress;
+pub mod stream_to_file;
 pub mod unpack;
+pub mod verified_download;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,14 +20,14 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::server::binaries;
 use crate::server::binary::BinarySource;
+use crate::server::binary::search;
 use crate::server::flavor::Flavor;
-use download::{DownloadRequest, Downloaded};
 use package::ForeignService;
 use plan::InstallPlan;
 use platform::{PackageManager, Platform};
 use progress::Progress;
+use verified_download::{DownloadRequest, Downloaded};
 
 /// `installQueueStore`'s `method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +129,7 @@ pub async fn install(
     match chosen {
         (Method::Package(m), p) => install_package(&req, m, &p, progress).await,
         (_, p) => {
-            let d = download::install(&req.download, platform, progress).await?;
+            let d = verified_download::install(&req.download, platform, progress).await?;
             let mut notices = Vec::new();
             if !d.hash_pinned {
                 notices.push(format!(
@@ -178,7 +178,7 @@ async fn install_package(
     let data_dir = req.download.data_dir.clone();
     let found = tokio::task::spawn_blocking(move || {
         let path_var = std::env::var_os("PATH");
-        binaries::detect(&data_dir, path_var.as_deref())
+        search::detect(&data_dir, path_var.as_deref())
             .into_iter()
             .find(|b| b.flavor == flavor && b.source != BinarySource::Download)
     })

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::download::{DownloadRequest, resolve_mirror};
 use super::mirror::KEY_ALLOW_HTTP;
+use super::verified_download::{DownloadRequest, resolve_mirror};
 use super::{InstallRequest, Method};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::settings::options::{OptionReader, OptionSet};

@@ -13,7 +13,7 @@ use crate::install::options::{self as install_options, INSTALL_OPTION_KEYS};
 use crate::install::{
     self, InstallRequest, InstallResult, plan::InstallPlan, platform::Platform, progress::Progress,
 };
-use crate::server::binaries;
+use crate::server::binary::search;
 use crate::server::binary::{self, BinarySource, ServerBinary};
 use crate::settings::options::OptionSet;
 use crate::settings::{Env, Mode, STORE_OPTION_KEYS, Settings, read};
@@ -344,7 +344,7 @@ async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
         }),
         None => {
             let path_var = std::env::var_os("PATH");
-            binaries::detect(&data_dir, path_var.as_deref())
+            search::detect(&data_dir, path_var.as_deref())
                 .into_iter()
                 .next()
                 .ok_or_else(|| "no valkey-server or redis-server was found".to_string())

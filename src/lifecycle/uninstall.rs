@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::modes::managed;
-use crate::modes::status::StopResult;
+use crate::modes::results::StopResult;
 use crate::settings::file::SettingsFile;
 use crate::settings::paths::StorePaths;
 use crate::settings::{KEY_HOST, KEY_MODE, KEY_PORT, KEY_URL, Mode, Settings, is_own_store_url};

@@ -12,7 +12,7 @@ use crate::checks::probe::{self, ProbeOptions, ProbeReport};
 use crate::checks::redis_url;
 use crate::checks::report::{ConnectionOptions, endpoint_urls};
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::modes::status::{QueueStoreStatus, ServerDescription, StatusPaths, StopResult};
+use crate::modes::results::{QueueStoreStatus, ServerDescription, StatusPaths, StopResult};
 use crate::settings::paths::StorePaths;
 use crate::settings::{KEY_HOST, KEY_PORT, KEY_URL, Settings};
 

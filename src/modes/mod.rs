@@ -1,7 +1,7 @@
 //! The three stores and what they return: `managed` (our private sidecar under the
 //! data dir), `external` (a server the user runs, at a URL or HOST:PORT, only ever
 //! probed), and `docker` (a pinned Valkey image with a named volume). Each has
-//! ensure, status and stop returning the shapes in [`status`].
+//! ensure, status and stop returning the shapes in [`results`].
 //!
 //! Docker mode with a URL is the server at that URL (claude-mem's compose stack),
 //! handled as external.
@@ -15,11 +15,11 @@ pub mod docker;
 pub mod external;
 pub mod managed;
 pub mod own_store;
-pub mod status;
+pub mod results;
 
 use crate::error::Result;
 use crate::settings::{Mode, Settings};
-use status::{QueueStoreStatus, StopResult};
+use results::{QueueStoreStatus, StopResult};
 
 /// Which store the settings name. Docker mode with a URL of its own is claude-mem's
 /// compose stack (`CLAUDE_MEM_REDIS_URL=redis://valkey:6379`): that server, probed

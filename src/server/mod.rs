@@ -8,10 +8,7 @@
 //! Uses only the base modules and `settings` (paths, atomic files).
 
 pub mod acl;
-pub mod binaries;
 pub mod binary;
-pub mod binary_cache;
-pub mod bundled;
 pub mod config;
 pub mod data_format;
 pub mod flavor;
@@ -19,4 +16,3 @@ pub mod last_server;
 pub mod pidfile;
 pub mod port;
 pub mod process;
-pub mod sha256;

@@ -25,7 +25,7 @@ use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
 use crate::modes::own_store::health::{checks, connect_and_check, other_clients};
 use crate::modes::own_store::{connections, lock_wait, login};
-use crate::modes::status::{
+use crate::modes::results::{
     DockerContainer, QueueStoreStatus, ServerDescription, StatusPaths, StopMethod, StopResult,
 };
 use crate::settings::Settings;

@@ -14,7 +14,7 @@ use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::files::write_atomically;
 use crate::modes::own_store::port::choose_port;
-use crate::modes::status::PortMove;
+use crate::modes::results::PortMove;
 use crate::server::port;
 use crate::settings::secret::Secrets;
 use crate::settings::{PortSetting, Settings, Source};

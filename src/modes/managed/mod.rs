@@ -27,9 +27,9 @@ use crate::checks::health;
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::status::{PortMove, QueueStoreStatus};
-use crate::server::binaries;
-use crate::server::binary_cache::BinaryCache;
+use crate::modes::results::{PortMove, QueueStoreStatus};
+use crate::server::binary::cache::BinaryCache;
+use crate::server::binary::search;
 use crate::server::last_server::{self, LastServer};
 use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
@@ -210,7 +210,7 @@ async fn choose_binary(
     settings: &Settings,
     last: Option<&LastServer>,
     save: bool,
-) -> Result<binaries::Choice> {
+) -> Result<search::Choice> {
     let path_var = std::env::var_os("PATH");
     let explicit = settings.binary.clone();
     let remembered = last
@@ -222,12 +222,12 @@ async fn choose_binary(
         } else {
             BinaryCache::read_only(&data_dir)
         };
-        let chosen = binaries::choose(
+        let chosen = search::choose(
             &mut cache,
             explicit.as_deref(),
             remembered
                 .as_ref()
-                .map(|(path, bundled)| binaries::Remembered {
+                .map(|(path, bundled)| search::Remembered {
                     path,
                     bundled: *bundled,
                 }),

@@ -12,7 +12,7 @@ use crate::files::write_replacing_volatile;
 use crate::modes::managed::unreadable_data;
 use crate::modes::own_store::info::connect_and_info;
 use crate::modes::own_store::port::{choose_port, is_explicit, port_in_use};
-use crate::modes::status::PortMove;
+use crate::modes::results::PortMove;
 use crate::server::binary::ServerBinary;
 use crate::server::config::{ServerConfig, ipv6_loopback_available};
 use crate::server::last_server::LastServer;

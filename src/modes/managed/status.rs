@@ -9,7 +9,7 @@ use crate::checks::report::{Check, ConnectionOptions, endpoint_urls};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result};
 use crate::modes::own_store::login::client_endpoint;
-use crate::modes::status::{QueueStoreStatus, ServerDescription, StatusPaths};
+use crate::modes::results::{QueueStoreStatus, ServerDescription, StatusPaths};
 use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
 use crate::settings::Settings;
@@ -157,7 +157,7 @@ pub(super) fn running_status(
             flavor: info.flavor,
             version: info.version.clone(),
             binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
-            bundled: crate::server::bundled::location().is_some_and(|b| b == record.binary),
+            bundled: crate::server::binary::bundled::location().is_some_and(|b| b == record.binary),
             outdated: None,
         }),
         persistence,

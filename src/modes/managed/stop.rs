@@ -13,7 +13,7 @@ use crate::server::process::{self, Signal};
 use super::ownership::{Verdict, find_orphan, verify};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
-use crate::modes::status::{StopMethod, StopResult};
+use crate::modes::results::{StopMethod, StopResult};
 use crate::server::pidfile::{self, PidFile};
 use crate::settings::Settings;
 use crate::settings::paths::StorePaths;

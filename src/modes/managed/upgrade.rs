@@ -16,7 +16,7 @@ use super::{Running, choose_binary, start, stop};
 use crate::blocking::off_worker;
 use crate::error::Result;
 use crate::modes::own_store::connections;
-use crate::server::binaries::Choice;
+use crate::server::binary::search::Choice;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
 use crate::server::flavor::{Flavor, version_key};
 use crate::server::last_server::{self, LastServer};

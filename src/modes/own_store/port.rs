@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::modes::status::PortMove;
+use crate::modes::results::PortMove;
 use crate::server::port::{self, PortHolder};
 use crate::settings::{PortSetting, Source};
 

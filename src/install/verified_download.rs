@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::fetch;
 use super::manifest::{Manifest, preferred_distro, valkey_arch};
 use super::mirror::{self, artifact_url, redact};
 use super::platform::Platform;
 use super::progress::{Phase, Progress, ProgressEvent};
+use super::stream_to_file;
 use super::unpack;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::lock;
@@ -172,7 +172,7 @@ pub async fn install(
     sweep_stale_staging(&root);
     let staging = Staging::create(&root, &version)?;
 
-    let client = fetch::client(&url)?;
+    let client = stream_to_file::client(&url)?;
     let expected = match pinned {
         Some((hash, _)) => hash,
         None => {
@@ -180,7 +180,7 @@ pub async fn install(
                 Phase::Checksum,
                 format!("fetching {}", redact(checksum_url.as_str())),
             ));
-            let text = fetch::small_text(&client, &checksum_url, progress).await.map_err(|e| {
+            let text = stream_to_file::small_text(&client, &checksum_url, progress).await.map_err(|e| {
                 StoreError::new(
                     ErrorCode::Checksum,
                     format!(
@@ -189,7 +189,7 @@ pub async fn install(
                     ),
                 )
             })?;
-            let hash = fetch::parse_checksum_file(&text).ok_or_else(|| {
+            let hash = stream_to_file::parse_checksum_file(&text).ok_or_else(|| {
                 StoreError::new(
                     ErrorCode::Checksum,
                     format!(
@@ -204,7 +204,7 @@ pub async fn install(
     };
 
     let archive = staging.path().join(artifact.file_name());
-    let fetched = fetch::to_file(&client, &url, &archive, progress).await?;
+    let fetched = stream_to_file::to_file(&client, &url, &archive, progress).await?;
     outcome.bytes = Some(fetched.bytes);
     progress(ProgressEvent::phase(Phase::Verify, "checking the sha256"));
     if fetched.sha256 != expected {
@@ -465,5 +465,5 @@ pub fn resolve_mirror(
 }
 
 #[cfg(test)]
-#[path = "download_tests.rs"]
+#[path = "verified_download_tests.rs"]
 mod tests;

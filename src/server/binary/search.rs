@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::binary::cache::BinaryCache;
+use crate::server::binary::sha256::sha256_file;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
-use crate::server::binary_cache::BinaryCache;
 use crate::server::flavor::{Flavor, version_key};
-use crate::server::sha256::sha256_file;
 
 const NAMES: [&str; 3] = ["valkey-server", "redis-server", "redict-server"];
 const HOMEBREW_DIRS: [&str; 2] = ["/opt/homebrew/bin", "/usr/local/bin"];
@@ -51,7 +51,7 @@ fn detect_in(
     data_dir: &Path,
     path_var: Option<&std::ffi::OsStr>,
 ) -> (Vec<ServerBinary>, Option<StoreError>) {
-    let (bundled, rejected) = match crate::server::bundled::find(cache) {
+    let (bundled, rejected) = match crate::server::binary::bundled::find(cache) {
         Some(Ok(b)) => (Some(b), None),
         Some(Err(e)) => (None, Some(e)),
         None => (None, None),
@@ -227,7 +227,7 @@ fn weigh(
 /// cache). `None` when the file cannot be read.
 fn sha256_of(binary: &ServerBinary, cache: &mut BinaryCache) -> Option<String> {
     if binary.source == BinarySource::Bundled
-        && let Some(pin) = crate::server::bundled::pin()
+        && let Some(pin) = crate::server::binary::bundled::pin()
     {
         return Some(pin.sha256);
     }

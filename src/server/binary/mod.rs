@@ -1,6 +1,11 @@
 //! One server binary: where it is, what it says it is (`--version`), and where we
 //! found it.
 
+pub mod bundled;
+pub mod cache;
+pub mod search;
+pub mod sha256;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -1,4 +1,4 @@
-//! Tests of `download.rs` (kept beside it so that the code reads on its own).
+//! Tests of `verified_download.rs` (kept beside it so that the code reads on its own).
 
 use super::*;
 

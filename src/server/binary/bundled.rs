@@ -13,13 +13,13 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::binary::cache::BinaryCache;
+use crate::server::binary::sha256::sha256_file;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
-use crate::server::binary_cache::BinaryCache;
 use crate::server::flavor::Flavor;
-use crate::server::sha256::sha256_file;
 
 /// The pinned source and build, as `scripts/build/valkey/source.json` records them.
-const SOURCE_JSON: &str = include_str!("../../scripts/build/valkey/source.json");
+const SOURCE_JSON: &str = include_str!("../../../scripts/build/valkey/source.json");
 
 /// The bundled binary's place in a platform package, beside the `.node`.
 const RELATIVE_PATH: &str = "valkey/valkey-server";
