@@ -6,18 +6,22 @@
 //
 // Real servers only: the binary ensure "would start now" is made a different real
 // valkey-server through the `binary` option (what the package would start is the
-// option, else the server that last ran the data, else the bundled or best found;
-// the bundled-build preference itself is covered by cargo test).
+// option, else the server that last ran the data, else the bundled or best found).
+// The last test is the bundled case itself: this package's bundled Valkey taking over
+// from an earlier release's bundled build (weigh's rules are covered by cargo test).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { spawnSync } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
-import { MATRIX, ROOT, Redis, addon, clientFor, isAlive, stopStoreAfter, tmpDataDir, track, waitFor } from './helpers.mjs'
+import { promisify } from 'node:util'
+import { FLAVORS, MATRIX, ROOT, Redis, addon, clientFor, isAlive, stopStoreAfter, tmpDataDir, track, waitFor } from './helpers.mjs'
 
 const require = createRequire(import.meta.url)
 const { Queue, Worker } = require('bullmq')
+const execFileAsync = promisify(execFile)
 
 const key = (v) => v.split('.').map((n) => n.padStart(4, '0')).join('.')
 const valkeys = MATRIX.filter((s) => s.flavor === 'valkey').sort((a, b) => key(a.version).localeCompare(key(b.version)))
@@ -263,4 +267,195 @@ test('a new server that fails to start: the store is started again on its old bi
   await reader.connect()
   assert.deepEqual(await reader.lrange(`${first.prefix}:lane:wait`, 0, -1), ['job-1'], 'the data is kept')
   await reader.quit()
+})
+
+// The case the issue names: "the running server is not the one this package would start
+// now (older bundled build)". A store was started by an EARLIER release's bundled Valkey,
+// from a plugin dir that is still on disk; the user upgrades, and this package
+// (npm/linux-x64-gnu, with its bundled Valkey at the pin) takes the store over.
+//
+// The earlier release's package is made of real parts, laid out as npm installs a
+// platform package: its package.json and .node, and at valkey/valkey-server a real
+// older Valkey (a Valkey 8 of the server matrix, copied as npm copies files) with a
+// valkey-server.json beside it describing it. Its .node is this build's (the only one
+// there is): it pins the bundled 9.1.2's sha256, so it would refuse the 8.x beside it
+// as its bundled server (E_CHECKSUM), where the real earlier release pinned its own
+// build and ran it. So the old package's addon is given its own valkey/valkey-server
+// as the binary option: the same binary, from the same place, with the same data dir,
+// port and passwords as that release ran it. What it records (redis/data/
+// claude-mem-server.json: that path, its flavor and version, `bundled` false) reads as
+// what an addon from before the `bundled` flag wrote (no such field), so the new
+// package can tell the earlier bundled build only by its place (LastServer::was_bundled:
+// valkey/valkey-server, valkey-server.json beside it, the addon's .node in the package
+// folder; without the valkey-server.json the store is not outdated and is not moved).
+// Nothing in the record is written by the test. Each package's addon runs in a child
+// process, loaded through NAPI_RS_NATIVE_LIBRARY_PATH, as bundled.test.mjs loads one.
+const PIN = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'build', 'valkey', 'source.json'), 'utf8')).version
+const thisPackage = path.join(ROOT, 'npm', 'linux-x64-gnu')
+const thisNode = path.join(thisPackage, 'claude-mem-store.linux-x64-gnu.node')
+const thisBundled = path.join(thisPackage, 'valkey', 'valkey-server')
+const isElf = (p) => {
+  try {
+    const fd = fs.openSync(fs.realpathSync(p), 'r')
+    const head = Buffer.alloc(4)
+    fs.readSync(fd, head, 0, 4, 0)
+    fs.closeSync(fd)
+    return head.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))
+  } catch {
+    return false
+  }
+}
+// The newest real Valkey older than the pin that is a program of its own (not one of the
+// matrix's wrapper scripts), as an earlier bundled build was.
+// Without a matrix, the Valkey on PATH.
+const earlier = (valkeys.length ? valkeys : FLAVORS.filter((f) => f.flavor === 'valkey' && f.bin)
+  .map((f) => ({ ...f, version: spawnSync(f.bin, ['--version'], { encoding: 'utf8' }).stdout.match(/v=([\d.]+)/)?.[1] })))
+  .filter((s) => s.version && key(s.version) < key(PIN) && isElf(s.bin))
+  .sort((a, b) => key(b.version).localeCompare(key(a.version)))[0]
+const skipBundled = (!fs.existsSync(thisBundled) && 'npm/linux-x64-gnu has no bundled valkey (npm run build:all)') ||
+  (!earlier && `needs a Valkey older than ${PIN} (scripts/matrix/install-servers.sh)`)
+
+/** `fn(options)` of the addon at `nodeFile`, in a child process (as that package's users load it). */
+async function withPackage(nodeFile, fn, options) {
+  const code = `require(${JSON.stringify(path.join(ROOT, 'index.js'))}).${fn}(${JSON.stringify(options)})
+    .then((r) => ({ ok: r }), (e) => ({ error: { code: e.code, message: e.message } }))
+    .then((r) => process.stdout.write(JSON.stringify(r)))`
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CLAUDE_MEM_')))
+  const { stdout } = await execFileAsync(process.execPath, ['-e', code], { env: { ...env, NAPI_RS_NATIVE_LIBRARY_PATH: nodeFile }, timeout: 60000 })
+  const r = JSON.parse(stdout)
+  assert.equal(r.error, undefined, `${fn} with ${nodeFile}: ${JSON.stringify(r.error)}`)
+  return r.ok
+}
+
+test('an earlier release\'s bundled Valkey (its plugin dir still on disk): status says outdated; ensure with no binary moves the store onto this package\'s bundled Valkey, same port and URL, the queued job kept; never back', { skip: skipBundled && !process.env.CI ? skipBundled : false, timeout: 120000 }, async (t) => {
+  assert.ok(!skipBundled, skipBundled)
+  // The earlier release's platform package, in a plugin dir still on disk.
+  const oldPackage = path.join(tmpDataDir(t), 'plugins', 'claude-mem', '0.9.0', 'node_modules', 'claude-mem-store-linux-x64-gnu')
+  fs.mkdirSync(path.join(oldPackage, 'valkey'), { recursive: true })
+  fs.copyFileSync(path.join(thisPackage, 'package.json'), path.join(oldPackage, 'package.json'))
+  const oldNode = path.join(oldPackage, path.basename(thisNode))
+  fs.copyFileSync(thisNode, oldNode)
+  const oldBundled = path.join(oldPackage, 'valkey', 'valkey-server')
+  fs.copyFileSync(fs.realpathSync(earlier.bin), oldBundled)
+  fs.chmodSync(oldBundled, 0o755)
+  const oldSha = crypto.createHash('sha256').update(fs.readFileSync(oldBundled)).digest('hex')
+  fs.writeFileSync(path.join(oldPackage, 'valkey', 'valkey-server.json'), JSON.stringify({
+    name: 'valkey', version: earlier.version, platform: 'linux-x64', sha256: oldSha, size: fs.statSync(oldBundled).size,
+    source: { upstream: `valkey-io/valkey ${earlier.version}`, from: earlier.source ?? earlier.bin },
+    build: 'a stand-in for an earlier release\'s bundled build (__test__/upgrade.test.mjs)',
+  }, null, 2))
+
+  const dataDir = tmpDataDir(t)
+  stopStoreAfter(t, dataDir)
+  const first = await withPackage(oldNode, 'ensureQueueStoreStarted', { dataDir, binary: oldBundled })
+  track(first.pid)
+  assert.equal(first.started, true)
+  assert.equal(first.server.binary, oldBundled)
+  assert.equal(first.server.version, earlier.version)
+  assert.equal(first.server.bundled, true, 'the old package\'s addon reports the server beside its .node as its bundled one')
+  const recorded = JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'data', 'claude-mem-server.json'), 'utf8'))
+  assert.deepEqual({ ...recorded, bundled: recorded.bundled ?? false }, { binary: oldBundled, flavor: 'valkey', version: earlier.version, bundled: false },
+    'a record as an addon from before the bundled flag wrote it: only the place says it is a bundled build')
+  const url = settingsUrl(dataDir)
+  const oldInfo = await infoServer(t, dataDir, first)
+  assert.equal(oldInfo.executable, oldBundled)
+
+  // Keys and a BullMQ job written as the client user (claude-mem's URL) before the upgrade;
+  // then every client goes, as when claude-mem's worker is restarted by its own upgrade.
+  const name = `cms-upgrade-bundled-${process.pid}`
+  {
+    const connection = new Redis(url, { maxRetriesPerRequest: null })
+    connection.on('error', () => {})
+    const queue = new Queue(name, { connection, prefix: first.prefix })
+    try {
+      await queue.add('keep-me', { n: 21 }, { jobId: 'keep-me' })
+      await connection.set(`${first.prefix}:marker`, 'written-by-the-old-server')
+    } finally {
+      await queue.close().catch(() => {})
+      connection.disconnect()
+    }
+  }
+
+  // After the upgrade: this package would start its own bundled Valkey, so status says the store is outdated.
+  const status = await withPackage(thisNode, 'queueStoreStatus', { dataDir })
+  assert.equal(status.pid, first.pid)
+  assert.equal(status.server.outdated, true, JSON.stringify(status.server))
+  assert.ok(!status.server.bundled, 'not this package\'s bundled server')
+  const notice = status.notices.find((n) => /would start now/.test(n))
+  assert.ok(notice, status.notices.join('\n'))
+  assert.ok(notice.includes(`valkey ${earlier.version} (${oldBundled}, sha256 ${oldSha.slice(0, 12)}`), notice)
+  assert.ok(notice.includes(`valkey ${PIN} (${thisBundled}`), notice)
+  assert.match(notice, /up --restart/)
+  assert.doesNotMatch(notice, /not moved/)
+
+  // ensure, no binary option, no other client: the store moves onto this package's bundled Valkey.
+  await waitFor(async () => (await withPackage(thisNode, 'queueStoreStatus', { dataDir })).clients === 0, 'the test\'s BullMQ clients to be gone', 15000)
+  const moved = await withPackage(thisNode, 'ensureQueueStoreStarted', { dataDir })
+  track(moved.pid)
+  assert.notEqual(moved.pid, first.pid, 'a new server')
+  assert.equal(moved.started, true)
+  assert.equal(moved.server.binary, thisBundled)
+  assert.equal(moved.server.version, PIN)
+  assert.equal(moved.server.bundled, true)
+  assert.equal(moved.server.outdated, false)
+  assert.equal(moved.connection.port, first.connection.port, 'the same port')
+  assert.equal(settingsUrl(dataDir), url, 'the same URL in settings.json')
+  assert.deepEqual(moved.checks.filter((c) => !c.ok && c.code), [], 'every check passes')
+  assert.ok(moved.notices.some((n) => /moved from/.test(n) && n.includes(oldBundled) && n.includes(thisBundled)), moved.notices.join('\n'))
+  await waitFor(() => !isAlive(first.pid), 'the old server to have exited')
+  const newInfo = await infoServer(t, dataDir, moved)
+  assert.equal(Number(newInfo.process_id), moved.pid)
+  assert.equal(newInfo.executable, thisBundled, 'INFO server names this package\'s valkey-server')
+  assert.equal(newInfo.valkey_version ?? newInfo.redis_version, PIN)
+  assert.notEqual(newInfo.run_id, oldInfo.run_id)
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'data', 'claude-mem-server.json'), 'utf8')).bundled, true)
+
+  // What was written before the move is there, and a Worker processes the job after it.
+  const connection = new Redis(url, { maxRetriesPerRequest: null })
+  connection.on('error', () => {})
+  const queue = new Queue(name, { connection, prefix: first.prefix })
+  let worker
+  try {
+    assert.equal(await connection.get(`${first.prefix}:marker`), 'written-by-the-old-server')
+    const job = await queue.getJob('keep-me')
+    assert.ok(job, 'the job survived the move')
+    assert.equal(await job.getState(), 'waiting')
+    worker = new Worker(name, async (j) => j.data.n * 2, { connection, prefix: first.prefix })
+    await waitFor(async () => (await queue.getJob('keep-me'))?.finishedOn, 'the job to be processed', 15000)
+    const done = await queue.getJob('keep-me')
+    assert.equal(await done.getState(), 'completed')
+    assert.equal(done.returnvalue, 42)
+  } finally {
+    await worker?.close().catch(() => {})
+    await queue.close().catch(() => {})
+    connection.disconnect()
+  }
+
+  const after = await withPackage(thisNode, 'queueStoreStatus', { dataDir })
+  assert.equal(after.pid, moved.pid)
+  assert.equal(after.server.outdated, false, after.notices.join('\n'))
+  assert.equal(after.server.bundled, true)
+
+  // Never back. The old plugin dir is still there: its addon, still loaded by some old
+  // process, keeps the store on the newer server that last ran the data (its own 8.x is
+  // never run: a real earlier release would pass it over as older; this build's copy
+  // also refuses it by its pin) …
+  const fromOld = await withPackage(oldNode, 'ensureQueueStoreStarted', { dataDir })
+  assert.equal(fromOld.pid, moved.pid, 'the same server')
+  assert.equal(fromOld.started, false)
+  assert.equal(fromOld.server.binary, thisBundled)
+  assert.equal(fromOld.server.version, PIN)
+  // … and this package, asked outright to run the old bundled build, even with restart: true,
+  // says it is older and leaves the store where it is.
+  const toOld = await withPackage(thisNode, 'queueStoreStatus', { dataDir, binary: oldBundled })
+  assert.equal(toOld.server.outdated, true)
+  assert.ok(toOld.notices.some((n) => /not moved: that server is older/.test(n)), toOld.notices.join('\n'))
+  const kept = await withPackage(thisNode, 'ensureQueueStoreStarted', { dataDir, binary: oldBundled, restart: true })
+  assert.equal(kept.pid, moved.pid, 'the same server')
+  assert.equal(kept.started, false)
+  assert.equal(kept.server.version, PIN)
+  assert.equal(kept.server.binary, thisBundled)
+  assert.ok(kept.notices.some((n) => /not moved: that server is older/.test(n)), kept.notices.join('\n'))
+  assert.equal((await infoServer(t, dataDir, kept)).executable, thisBundled)
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'data', 'claude-mem-server.json'), 'utf8')).binary, thisBundled)
 })
