@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
-import { addon, FLAVORS, ROOT, tmpDataDir, track } from './helpers.mjs'
+import { addon, assertJobsFixtureOutcome, FLAVORS, ROOT, tmpDataDir, track } from './helpers.mjs'
 
 const bin = FLAVORS.find((f) => f.bin)?.bin
 const bun = path.join(ROOT, 'node_modules', '.bin', 'bun')
@@ -36,15 +36,7 @@ test('BullMQ 5 and 6 run real jobs through ioredis, node-redis and Bun\'s client
       assert.equal(r.status, 0, `exit ${r.status}: ${r.stderr}`)
       const out = JSON.parse(r.stdout.trim().split('\n').pop())
       assert.match(out.runtime, new RegExp(`^${runtime} `))
-      assert.match(out.bullmq, pkg === 'bullmq' ? /^5\./ : /^6\./)
-      assert.equal(out.completed, 22, '20 jobs, the retried one and the deterministic one')
-      assert.equal(out.failed, 0)
-      assert.equal(out.pending, 0)
-      assert.equal(out.completedEvents, 22, 'QueueEvents saw every completion')
-      assert.equal(out.retriedAttemptsMade, 2, 'failed once, retried after its backoff, then completed')
-      assert.deepEqual(out.retriedReturn, { n: 100, doubled: 200 })
-      assert.deepEqual(out.sameIdTwice, { firstId: 'session-42-summary', secondId: 'session-42-summary', keptData: 200, runs: 1 },
-        'a job id added twice is one job, run once, with the first data')
+      assertJobsFixtureOutcome(assert, out, pkg)
     })
   }
   // The store is still the one the test started: nobody restarted it.

@@ -255,3 +255,19 @@ export function tmpfsDataDir(t, options) {
   })
   return dir
 }
+
+/**
+ * What __test__/fixtures/bullmq-jobs.mjs reports after its run, checked the same way
+ * wherever it runs (every runtime, BullMQ 5 and 6, ioredis and node-redis).
+ */
+export function assertJobsFixtureOutcome(assert, out, pkg) {
+  assert.match(out.bullmq, pkg === 'bullmq' ? /^5\./ : /^6\./)
+  assert.equal(out.completed, 22, '20 jobs, the retried one and the deterministic one')
+  assert.equal(out.failed, 0)
+  assert.equal(out.pending, 0)
+  assert.equal(out.completedEvents, 22, 'QueueEvents saw every completion')
+  assert.equal(out.retriedAttemptsMade, 2, 'failed once, retried after its backoff, then completed')
+  assert.deepEqual(out.retriedReturn, { n: 100, doubled: 200 })
+  assert.deepEqual(out.sameIdTwice, { firstId: 'session-42-summary', secondId: 'session-42-summary', keptData: 200, runs: 1 },
+    'a job id added twice is one job, run once, with the first data')
+}

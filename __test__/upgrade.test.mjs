@@ -32,6 +32,18 @@ const skip = (!older || !newer) && !process.env.CI ? 'needs two Valkey versions 
 
 const settingsUrl = (dataDir) => JSON.parse(fs.readFileSync(path.join(dataDir, 'settings.json'), 'utf8')).CLAUDE_MEM_REDIS_URL
 
+/** Runs `fn` on a connection made as claude-mem makes it (settings.json's URL), then quits. */
+async function asClaudeMem(dataDir, fn) {
+  const c = new Redis(settingsUrl(dataDir), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
+  c.on('error', () => {})
+  await c.connect()
+  try {
+    return await fn(c)
+  } finally {
+    await c.quit()
+  }
+}
+
 async function infoServer(t, dataDir, status) {
   const admin = clientFor(t, status, { admin: dataDir })
   await admin.connect()
@@ -135,11 +147,7 @@ test('with no other client connected, the next ensure moves an outdated store by
   stopStoreAfter(t, dataDir)
   const first = await addon.ensureQueueStoreStarted({ dataDir, binary: older.bin })
   track(first.pid)
-  const writer = new Redis(settingsUrl(dataDir), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  writer.on('error', () => {})
-  await writer.connect()
-  await writer.lpush(`${first.prefix}:lane:wait`, 'job-1')
-  await writer.quit()
+  await asClaudeMem(dataDir, (c) => c.lpush(`${first.prefix}:lane:wait`, 'job-1'))
 
   const moved = await addon.ensureQueueStoreStarted({ dataDir, binary: newer.bin })
   track(moved.pid)
@@ -147,11 +155,7 @@ test('with no other client connected, the next ensure moves an outdated store by
   assert.equal(moved.server.version, newer.version)
   assert.equal(moved.connection.port, first.connection.port)
   assert.equal(moved.server.outdated, false)
-  const reader = new Redis(settingsUrl(dataDir), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  reader.on('error', () => {})
-  await reader.connect()
-  assert.deepEqual(await reader.lrange(`${first.prefix}:lane:wait`, 0, -1), ['job-1'], 'the data moved with it')
-  await reader.quit()
+  assert.deepEqual(await asClaudeMem(dataDir, (c) => c.lrange(`${first.prefix}:lane:wait`, 0, -1)), ['job-1'], 'the data moved with it')
 })
 
 test('a store running a newer server than would start now is never moved onto the older one, not even with restart: true', { skip, timeout: 60000 }, async (t) => {
@@ -244,11 +248,7 @@ test('a new server that fails to start: the store is started again on its old bi
   stopStoreAfter(t, dataDir)
   const first = await addon.ensureQueueStoreStarted({ dataDir, binary: older.bin })
   track(first.pid)
-  const writer = new Redis(settingsUrl(dataDir), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  writer.on('error', () => {})
-  await writer.connect()
-  await writer.lpush(`${first.prefix}:lane:wait`, 'job-1')
-  await writer.quit()
+  await asClaudeMem(dataDir, (c) => c.lpush(`${first.prefix}:lane:wait`, 'job-1'))
 
   // Says it is a newer Valkey, but cannot run as a server.
   const broken = path.join(dataDir, 'broken-valkey-server')
@@ -262,11 +262,7 @@ test('a new server that fails to start: the store is started again on its old bi
   assert.equal(after.connection.port, first.connection.port)
   assert.ok(after.notices.some((n) => /could not move/.test(n) && /E_START_FAILED/.test(n)), after.notices.join('\n'))
   assert.deepEqual(after.checks.filter((c) => !c.ok && c.code), [])
-  const reader = new Redis(settingsUrl(dataDir), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  reader.on('error', () => {})
-  await reader.connect()
-  assert.deepEqual(await reader.lrange(`${first.prefix}:lane:wait`, 0, -1), ['job-1'], 'the data is kept')
-  await reader.quit()
+  assert.deepEqual(await asClaudeMem(dataDir, (c) => c.lrange(`${first.prefix}:lane:wait`, 0, -1)), ['job-1'], 'the data is kept')
 })
 
 // The case the issue names: "the running server is not the one this package would start

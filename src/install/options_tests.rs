@@ -3,24 +3,15 @@
 use super::*;
 use crate::install::mirror::KEY_MIRROR;
 use crate::install::platform::PackageManager;
-use crate::settings::KEY_DATA_DIR;
+use crate::settings::test_env as env_for;
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cms-install-opts-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn env_for(dir: &Path, pairs: &[(&str, &str)]) -> Env {
-    let mut env: Env = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    env.insert(KEY_DATA_DIR.into(), dir.display().to_string());
-    env
 }
 
 #[test]

@@ -396,5 +396,17 @@ fn expand_home(raw: &str, env: &Env) -> Option<PathBuf> {
     path.is_absolute().then_some(path)
 }
 
+/// For tests here and in other modules: an environment of `pairs` whose data dir
+/// is `dir` (so that nothing reads the real home).
+#[cfg(test)]
+pub(crate) fn test_env(dir: &std::path::Path, pairs: &[(&str, &str)]) -> Env {
+    let mut env: Env = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.insert(KEY_DATA_DIR.into(), dir.display().to_string());
+    env
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,23 +1,14 @@
 //! Tests of this module (kept beside it so that the code reads on its own).
 
+use super::test_env as env_with;
 use super::*;
 use std::fs;
-use std::path::Path;
 
 fn tmpdir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cms-resolve-{tag}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn env_with(dir: &Path, pairs: &[(&str, &str)]) -> Env {
-    let mut env: Env = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    env.insert(KEY_DATA_DIR.into(), dir.display().to_string());
-    env
 }
 
 #[test]
