@@ -52,7 +52,7 @@ for (const { platform, runtime, aarch64 } of cases) {
     assert.deepEqual(r.detected, [{ path: bundled, flavor: 'valkey', version: source.version, source: 'bundled' }],
       'the bundled server is the only one found: no system server is visible')
     assert.equal(r.started, true)
-    assert.deepEqual(r.server, { flavor: 'valkey', version: source.version, binary: bundled, bundled: true })
+    assert.deepEqual(r.server, { flavor: 'valkey', version: source.version, binary: bundled, bundled: true, outdated: false }, 'this package\'s own bundled Valkey is what ensure would start: not outdated')
     assert.deepEqual(r.failed, [], 'every check ok, the BullMQ smoke test (Lua, cjson, cmsgpack) included')
     assert.equal(r.stopped, true)
     recordOutcome('Bundled Valkey', `${platform} package in ${runtime ? runtime.id : 'this Node'}, no server installed`,

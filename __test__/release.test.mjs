@@ -32,7 +32,7 @@ test('release rehearsal: publish to a loopback registry, install by name, requir
   assert.equal(report.bundled.upExit, 0, JSON.stringify(report.bundled.up))
   assert.equal(report.bundled.up.resolution.decision, 'managed')
   assert.equal(report.bundled.up.resolution.binary.source, 'bundled')
-  assert.deepEqual(report.bundled.up.status.server, { flavor: 'valkey', version: source.version, binary: bundled, bundled: true })
+  assert.deepEqual(report.bundled.up.status.server, { flavor: 'valkey', version: source.version, binary: bundled, bundled: true, outdated: false })
   assert.ok(report.bundled.up.status.checks.every((c) => c.ok), JSON.stringify(report.bundled.up.status.checks))
   assert.equal(report.bundled.statusExit, 0)
   assert.equal(report.bundled.status.server.bundled, true)
