@@ -263,6 +263,19 @@ test('a new server that fails to start: the store is started again on its old bi
   assert.ok(after.notices.some((n) => /could not move/.test(n) && /E_START_FAILED/.test(n)), after.notices.join('\n'))
   assert.deepEqual(after.checks.filter((c) => !c.ok && c.code), [])
   assert.deepEqual(await asClaudeMem(dataDir, (c) => c.lrange(`${first.prefix}:lane:wait`, 0, -1)), ['job-1'], 'the data is kept')
+
+  // The failure is remembered: the next ensures leave the store where it is instead of
+  // stopping it again for a server that will not start, until restart: true tries again.
+  assert.equal(JSON.parse(fs.readFileSync(path.join(dataDir, 'redis', 'move-failed.json'), 'utf8')).binary, broken)
+  const again = await addon.ensureQueueStoreStarted({ dataDir, binary: broken })
+  assert.equal(again.pid, after.pid, 'not stopped again')
+  assert.equal(again.server.outdated, true)
+  assert.ok(again.notices.some((n) => /failed\s+before/.test(n) && /E_START_FAILED/.test(n) && /--restart/.test(n)), again.notices.join('\n'))
+  const retried = await addon.ensureQueueStoreStarted({ dataDir, binary: broken, restart: true })
+  track(retried.pid)
+  assert.notEqual(retried.pid, after.pid, 'restart: true tries the move again')
+  assert.equal(retried.server.binary, older.bin, 'and falls back again')
+  assert.deepEqual(await asClaudeMem(dataDir, (c) => c.lrange(`${first.prefix}:lane:wait`, 0, -1)), ['job-1'], 'the data is kept')
 })
 
 // The case the issue names: "the running server is not the one this package would start

@@ -91,6 +91,7 @@ pub async fn uninstall(
             &paths.admin_secret_file,
             &paths.binary_cache_file,
             &paths.docker_env_file,
+            &paths.move_failed_file,
         ] {
             remove_file(file, &mut removed)?;
         }

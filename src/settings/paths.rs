@@ -28,6 +28,9 @@ pub struct StorePaths {
     pub binary_cache_file: PathBuf,
     /// `redis/docker.env`: Docker mode's password, read by the docker CLI (0600).
     pub docker_env_file: PathBuf,
+    /// `redis/move-failed.json`: the server binary a move onto failed to start, so
+    /// that later ensures do not stop the store again for it (`managed::failed_move`).
+    pub move_failed_file: PathBuf,
     pub logs_dir: PathBuf,
     /// `bin/valkey/`: downloaded, verified server binaries, one dir per version.
     pub valkey_bin_dir: PathBuf,
@@ -48,6 +51,7 @@ impl StorePaths {
             admin_secret_file: redis_dir.join("admin-secret"),
             binary_cache_file: redis_dir.join("binaries.json"),
             docker_env_file: redis_dir.join("docker.env"),
+            move_failed_file: redis_dir.join("move-failed.json"),
             redis_dir,
             logs_dir: data_dir.join("logs"),
             valkey_bin_dir: data_dir.join("bin").join("valkey"),

@@ -3,6 +3,7 @@
 //! sidecar rules").
 
 mod adopt;
+mod failed_move;
 pub mod ownership;
 pub mod start;
 mod status;

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::failed_move;
 use super::{Running, choose_binary, start, stop};
 use crate::blocking::off_worker;
 use crate::error::Result;
@@ -196,6 +197,19 @@ pub(super) async fn onto_current_binary(
             outdated: Some(true),
         });
     }
+    if !restart && let Some(failed) = failed_move::for_binary(paths, &next) {
+        notices.push(format!(
+            "the store runs {was}, not the server ensure would start now: {}. Moving it there failed \
+             before ({}), so it was left running; `npx claude-mem-store up --restart` \
+             (ensureQueueStoreStarted({{ restart: true }})) tries again",
+            describe_next(&next),
+            failed.error
+        ));
+        return Ok(Outcome {
+            running,
+            outdated: Some(true),
+        });
+    }
     if !restart {
         let others = stop::others_than_us(&mut running.client, running.record.port, secrets).await;
         if others != Some(0) {
@@ -265,6 +279,7 @@ async fn restart_with(
     .await;
     let (started, binary) = match started {
         Ok(s) => {
+            failed_move::forget(paths);
             notices.push(format!(
                 "the store moved from {was} (pid {old_pid}) to {} (pid {}) on port {}, with its data and \
                  passwords: it now runs the server this package starts",
@@ -289,6 +304,7 @@ async fn restart_with(
             )
             .await
             .map_err(|_| e.clone())?;
+            failed_move::remember(paths, next, &e)?;
             notices.push(format!(
                 "the store could not move to {}: {} [{}]; it runs {was} again (pid {}), with its data",
                 describe_next(next),
