@@ -1,7 +1,8 @@
 //! Files written so that a crash never leaves half of one: a temp file beside the
 //! target, renamed over it (atomic on every platform we run on), with the mode set
 //! before the rename; and files read with a size cap, so that a huge or endless
-//! file (a FIFO, a typo pointing at /dev/zero) cannot exhaust memory.
+//! file (a FIFO, a typo pointing at /dev/zero) cannot exhaust memory. And whether
+//! two paths name one file.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -82,6 +83,13 @@ fn write_replacing(path: &Path, bytes: &[u8], mode: Option<u32>, durable: bool) 
     Ok(())
 }
 
+/// Whether `a` and `b` name the same file: the same path, or (a symlink, a
+/// relative path, `..`) the same once both are resolved. A path that cannot be
+/// resolved (gone, unreadable) is the same only as itself.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    a == b || fs::canonicalize(a).is_ok_and(|a| fs::canonicalize(b).is_ok_and(|b| a == b))
+}
+
 /// Enough to keep two writers in one process (two threads) from sharing a temp name.
 pub(crate) fn unique_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -91,4 +99,33 @@ pub(crate) fn unique_suffix() -> u64 {
         .map(|d| d.subsec_nanos() as u64)
         .unwrap_or(0);
     nanos ^ (COUNTER.fetch_add(1, Ordering::Relaxed) << 32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn same_file_resolves_links_and_dots_and_keeps_missing_paths_apart() {
+        let d = std::env::temp_dir().join(format!("cms-same-file-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(d.join("sub")).unwrap();
+        let f = d.join("valkey-server");
+        fs::write(&f, "x").unwrap();
+        std::os::unix::fs::symlink(&f, d.join("link")).unwrap();
+        assert!(same_file(&f, &d.join("link")));
+        assert!(same_file(
+            &f,
+            &d.join("sub").join("..").join("valkey-server")
+        ));
+        assert!(!same_file(&f, &d.join("sub")));
+        let gone = d.join("gone");
+        assert!(
+            same_file(&gone, &gone),
+            "a path is itself even when it is gone"
+        );
+        assert!(!same_file(&gone, &f));
+        fs::remove_dir_all(d).unwrap();
+    }
 }

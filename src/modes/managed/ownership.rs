@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::checks::client::{Client, ClientError};
 use crate::checks::health::Health;
 use crate::checks::server_info::ServerInfo;
+use crate::files::same_file;
 use crate::modes::own_store::health;
 use crate::modes::own_store::info::connect_and_server_info;
 use crate::server::pidfile::PidRecord;
@@ -114,11 +115,4 @@ pub async fn find_orphan(
     let pid = info.process_id?;
     let same_config = same_file(Path::new(&info.config_file), config_file);
     (same_config && process::is_alive(pid)).then_some((pid, client, info))
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }

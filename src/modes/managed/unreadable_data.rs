@@ -53,7 +53,7 @@ pub fn explain_exit(
         return None;
     }
     let said = format!("The server said: {said}");
-    Some(incompatible(paths, binary, other, format, &said))
+    Some(incompatible(paths, binary, written_by, format, &said))
 }
 
 fn incompatible(

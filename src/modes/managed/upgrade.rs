@@ -10,12 +10,13 @@
 //! Never onto an older server, nor another kind: data written by a newer server
 //! (or another fork) may be unreadable to it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::failed_move;
 use super::{Running, choose_binary, start, stop};
 use crate::blocking::off_worker;
 use crate::error::Result;
+use crate::files::same_file;
 use crate::modes::own_store::connections;
 use crate::server::binary::search::Choice;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
@@ -35,7 +36,7 @@ pub fn is_outdated(record: &PidRecord, next: &Choice, image_replaced: bool) -> b
     match (record.sha256.as_deref(), next.sha256.as_deref()) {
         (Some(running), Some(would)) => running != would,
         _ => {
-            !same_path(&record.binary, &next.binary.path)
+            !same_file(&record.binary, &next.binary.path)
                 || record.version != next.binary.version
                 || image_replaced
         }
@@ -359,14 +360,6 @@ fn same_port(settings: &Settings, port: u16) -> PortSetting {
             source: Source::SettingsFile,
         },
     }
-}
-
-fn same_path(a: &Path, b: &Path) -> bool {
-    a == b || canonical(a).is_some_and(|a| canonical(b) == Some(a))
-}
-
-fn canonical(p: &Path) -> Option<PathBuf> {
-    std::fs::canonicalize(p).ok()
 }
 
 #[cfg(test)]

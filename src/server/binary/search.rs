@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::files::same_file;
 use crate::server::binary::cache::BinaryCache;
 use crate::server::binary::sha256::sha256_file;
 use crate::server::binary::{BinarySource, ServerBinary, inspect};
@@ -237,13 +238,6 @@ fn sha256_of(binary: &ServerBinary, cache: &mut BinaryCache) -> Option<String> {
     let sha = sha256_file(&binary.path).ok()?;
     cache.put_hashed(&binary.path, binary.flavor, &binary.version, &sha);
     Some(sha)
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    a == b
-        || std::fs::canonicalize(a)
-            .ok()
-            .is_some_and(|a| std::fs::canonicalize(b).ok() == Some(a))
 }
 
 /// `inspect`, answered from the cache when this exact file was inspected before.
