@@ -80,6 +80,8 @@ export interface ServerDescription {
   /** `redict` is Redict (a Redis 7.2 fork), managed like Redis. */
   flavor: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version: string
+  /** A server claude-mem-store does not know by name: the name its INFO gives. */
+  name?: string
   /** The server binary (managed mode). */
   binary?: string
   /**
@@ -233,6 +235,13 @@ export interface ProbeReport {
   redactedUrl: string
   flavor?: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version?: string
+  /**
+   * A server claude-mem-store does not know by name (`flavor: 'unknown'`): the
+   * name its INFO gives (`ember`, `feox`). Such a server passes only if it has
+   * what BullMQ needs (Lua with cjson and cmsgpack, AOF, noeviction, the Redis 6.2
+   * commands); the `server` check says what it lacks.
+   */
+  name?: string
   /** Whether the server runs in cluster mode (`cluster_enabled:1`). */
   cluster: boolean
   /** e.g. `AOF everysec`, `RDB only`. */
@@ -247,9 +256,18 @@ export interface ProbeReport {
 
 export interface ServerBinary {
   path: string
-  flavor: 'valkey' | 'redis' | 'redict'
+  /**
+   * `unknown`: a server claude-mem-store does not know by name, given as the
+   * `binary` option (`KeyDB server v=6.3.4 …`, `ember-server 0.4.9`). It is used
+   * only if it reads the store's redis.conf and, once started, shows what BullMQ
+   * needs; otherwise it is stopped and ensure fails with `E_BINARY_INCOMPATIBLE`
+   * naming what it lacks.
+   */
+  flavor: 'valkey' | 'redis' | 'redict' | 'unknown'
   /** From `--version`, e.g. `8.0.1`. */
   version: string
+  /** With `flavor: 'unknown'`: the name its `--version` gives, e.g. `KeyDB`. */
+  name?: string
   /**
    * Where it was found. `bundled`: the static Valkey in this addon's platform
    * package, verified against the sha256 it was built with before its first use.
@@ -470,6 +488,8 @@ export type ErrorCode =
   /** The store's data was written by a server (newer, or another fork) the chosen one cannot read. */
   | 'E_DATA_INCOMPATIBLE'
   | 'E_STORE_IN_USE'
+  /** A server claude-mem-store does not know by name lacks what BullMQ needs; the message lists what. */
+  | 'E_SERVER_UNSUPPORTED'
   | 'E_SPAWN_FAILED'
   /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
   | 'E_ADDON_UNAVAILABLE'

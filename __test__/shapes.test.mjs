@@ -32,7 +32,7 @@ const NARROWER = {
   'InstallPlatform.libc': "Rust &'static str: platform.rs sets gnu or musl",
   'InstallPlan.flavor': 'Rust Flavor: plan.rs plans Valkey or Redis only',
   'InstallResult.flavor': "Rust Flavor: the package plan's (always Valkey or Redis), or Valkey for a download",
-  'ServerBinary.flavor': "Rust Flavor: flavor::parse_version reads valkey, redis or redict from --version",
+  'ServerBinary.flavor': "Rust Flavor: binary::inspect reads valkey, redis or redict from --version, else unknown (never dragonfly)",
   'Resolution.mode': 'Rust settings::Mode: a resolution decides external or managed, never docker',
 }
 // Values src/types.d.ts adds that no Rust code makes, with why.

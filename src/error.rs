@@ -41,6 +41,9 @@ pub enum ErrorCode {
     DataIncompatible,
     /// A stop left our store running because other clients use it (no `force`).
     StoreInUse,
+    /// A server we do not know by name lacks what BullMQ's queues need (the
+    /// `server` check lists what).
+    ServerUnsupported,
     Io,
     Internal,
 }
@@ -75,6 +78,7 @@ impl ErrorCode {
         ErrorCode::InstallFailed,
         ErrorCode::DataIncompatible,
         ErrorCode::StoreInUse,
+        ErrorCode::ServerUnsupported,
         ErrorCode::Io,
         ErrorCode::Internal,
     ];
@@ -113,6 +117,7 @@ impl ErrorCode {
             ErrorCode::SmokeFailed => "E_SMOKE_FAILED",
             ErrorCode::DataIncompatible => "E_DATA_INCOMPATIBLE",
             ErrorCode::StoreInUse => "E_STORE_IN_USE",
+            ErrorCode::ServerUnsupported => "E_SERVER_UNSUPPORTED",
             ErrorCode::Io => "E_IO",
             ErrorCode::Internal => "E_INTERNAL",
         }

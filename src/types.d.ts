@@ -33,7 +33,14 @@ export interface StoreOptions {
    * External mode with an empty `url`: the server's port (default 6379).
    */
   port?: number
-  /** An explicit valkey-server / redis-server to run instead of the detected one. */
+  /**
+   * An explicit valkey-server / redis-server / redict-server to run instead of the
+   * detected one. Another Redis-compatible server (KeyDB, say) is used only if its
+   * `--version` names a server, it reads the store's redis.conf, and once started it
+   * shows Lua with cjson and cmsgpack, AOF, noeviction and the Redis 6.2 commands;
+   * otherwise it is stopped and ensure rejects with `E_BINARY_INCOMPATIBLE` naming
+   * what it lacks.
+   */
   binary?: string
   /** `CLAUDE_MEM_QUEUE_REDIS_PREFIX`: the key prefix of the smoke test's namespace. */
   prefix?: string
@@ -80,6 +87,8 @@ export interface ServerDescription {
   /** `redict` is Redict (a Redis 7.2 fork), managed like Redis. */
   flavor: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version: string
+  /** A server claude-mem-store does not know by name: the name its INFO gives. */
+  name?: string
   /** The server binary (managed mode). */
   binary?: string
   /**
@@ -233,6 +242,13 @@ export interface ProbeReport {
   redactedUrl: string
   flavor?: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version?: string
+  /**
+   * A server claude-mem-store does not know by name (`flavor: 'unknown'`): the
+   * name its INFO gives (`ember`, `feox`). Such a server passes only if it has
+   * what BullMQ needs (Lua with cjson and cmsgpack, AOF, noeviction, the Redis 6.2
+   * commands); the `server` check says what it lacks.
+   */
+  name?: string
   /** Whether the server runs in cluster mode (`cluster_enabled:1`). */
   cluster: boolean
   /** e.g. `AOF everysec`, `RDB only`. */
@@ -247,9 +263,18 @@ export interface ProbeReport {
 
 export interface ServerBinary {
   path: string
-  flavor: 'valkey' | 'redis' | 'redict'
+  /**
+   * `unknown`: a server claude-mem-store does not know by name, given as the
+   * `binary` option (`KeyDB server v=6.3.4 …`, `ember-server 0.4.9`). It is used
+   * only if it reads the store's redis.conf and, once started, shows what BullMQ
+   * needs; otherwise it is stopped and ensure fails with `E_BINARY_INCOMPATIBLE`
+   * naming what it lacks.
+   */
+  flavor: 'valkey' | 'redis' | 'redict' | 'unknown'
   /** From `--version`, e.g. `8.0.1`. */
   version: string
+  /** With `flavor: 'unknown'`: the name its `--version` gives, e.g. `KeyDB`. */
+  name?: string
   /**
    * Where it was found. `bundled`: the static Valkey in this addon's platform
    * package, verified against the sha256 it was built with before its first use.
@@ -470,6 +495,8 @@ export type ErrorCode =
   /** The store's data was written by a server (newer, or another fork) the chosen one cannot read. */
   | 'E_DATA_INCOMPATIBLE'
   | 'E_STORE_IN_USE'
+  /** A server claude-mem-store does not know by name lacks what BullMQ needs; the message lists what. */
+  | 'E_SERVER_UNSUPPORTED'
   | 'E_SPAWN_FAILED'
   /** Thrown by `require('claude-mem-store')` itself: no native addon for this machine loaded. */
   | 'E_ADDON_UNAVAILABLE'

@@ -12,6 +12,7 @@ pub mod health;
 pub mod probe;
 pub mod redis_url;
 pub mod report;
+pub mod requirements;
 pub mod server_info;
 pub mod smoke;
 pub mod tls;

@@ -1,9 +1,12 @@
 //! Reading `INFO` replies: which server this is, which version, and the facts we
-//! check ownership and readiness against.
+//! check ownership and readiness against. A server we do not know by name is
+//! named from what its INFO says about itself: a `server_name` line, a
+//! `<name>_version` line (`ember_version:0.4.9`), or a `redis_version` that is not
+//! a number (`redis_version:feox-0.7.0`).
 
 use std::collections::HashMap;
 
-use crate::server::flavor::Flavor;
+use crate::server::flavor::{Flavor, version_key};
 
 pub fn parse_info(text: &str) -> HashMap<String, String> {
     text.lines()
@@ -17,6 +20,10 @@ pub fn parse_info(text: &str) -> HashMap<String, String> {
 pub struct ServerInfo {
     pub flavor: Flavor,
     pub version: String,
+    /// The name a server we do not know by name gives itself (`flavor` is
+    /// `Unknown`). A server whose INFO carries nothing but a numeric
+    /// `redis_version` (KeyDB does this) reads as Redis of that version.
+    pub name: Option<String>,
     pub run_id: String,
     pub process_id: Option<u32>,
     pub config_file: String,
@@ -39,14 +46,32 @@ impl ServerInfo {
             (Flavor::Redict, v.clone())
         } else if let Some(v) = fields.get("dragonfly_version") {
             (Flavor::Dragonfly, v.trim_start_matches("df-v").to_string())
+        } else if let Some((name, v)) = unknown_server(fields) {
+            return ServerInfo {
+                name: Some(name),
+                ..ServerInfo::with(Flavor::Unknown, v, fields)
+            };
         } else if let Some(v) = fields.get("redis_version") {
             (Flavor::Redis, v.clone())
         } else {
             (Flavor::Unknown, String::new())
         };
+        ServerInfo::with(flavor, version, fields)
+    }
+
+    /// `valkey 9.1.2`; for a server we do not know by name, the name it gives
+    /// itself (`ember 0.4.9`).
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
+        format!("{name} {}", self.version).trim_end().to_string()
+    }
+
+    fn with(flavor: Flavor, version: String, fields: &HashMap<String, String>) -> ServerInfo {
+        let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
         ServerInfo {
             flavor,
             version,
+            name: None,
             run_id: get("run_id"),
             process_id: fields.get("process_id").and_then(|p| p.parse().ok()),
             config_file: get("config_file"),
@@ -54,6 +79,50 @@ impl ServerInfo {
             loading: get("loading") == "1",
         }
     }
+}
+
+/// Fields that end in `_version` without naming the server.
+const NOT_A_SERVER_NAME: [&str; 9] = [
+    "redis", "gcc", "lua", "openssl", "ssl", "tls", "glibc", "jemalloc", "rdb",
+];
+
+/// `(name, version)` of a server we do not know by name, from its INFO.
+fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> {
+    let own_version = || {
+        let mut named: Vec<(&String, &String)> = fields
+            .iter()
+            .filter_map(|(k, v)| Some((k, v)).filter(|_| k.ends_with("_version")))
+            .filter(|(k, _)| !NOT_A_SERVER_NAME.contains(&k.trim_end_matches("_version")))
+            .collect();
+        named.sort();
+        named
+            .first()
+            .map(|(k, v)| (k.trim_end_matches("_version").to_string(), v.to_string()))
+    };
+    let (name, version) = match fields.get("server_name") {
+        Some(name) => (
+            name.clone(),
+            fields
+                .get(&format!("{name}_version"))
+                .or(fields.get("redis_version"))?
+                .clone(),
+        ),
+        None => match own_version() {
+            Some(found) => found,
+            // `redis_version:feox-0.7.0`: a name before the number.
+            None => {
+                let (name, version) = fields.get("redis_version")?.rsplit_once('-')?;
+                (name.to_string(), version.to_string())
+            }
+        },
+    };
+    let version = version.trim_start_matches('v').to_string();
+    let printable = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    let named = !name.is_empty() && name.len() <= 64 && printable(&name);
+    (named && version_key(&version).is_some()).then_some((name, version))
 }
 
 #[cfg(test)]
@@ -93,5 +162,34 @@ mod tests {
 
         let i = ServerInfo::from_info(&parse_info("garbage"));
         assert_eq!(i.flavor, Flavor::Unknown);
+    }
+
+    #[test]
+    fn names_servers_we_do_not_know_from_their_info() {
+        let named = |text: &str| {
+            let i = ServerInfo::from_info(&parse_info(text));
+            (i.flavor, i.name, i.version)
+        };
+        // As ember-server 0.4.9 and feox-server 0.7.0 answer (crates.io builds).
+        assert_eq!(
+            named("# Server\r\nember_version:0.4.9\r\nprocess_id:9\r\n"),
+            (Flavor::Unknown, Some("ember".into()), "0.4.9".into())
+        );
+        assert_eq!(
+            named("# Server\r\nredis_version:feox-0.7.0\r\nredis_mode:standalone\r\n"),
+            (Flavor::Unknown, Some("feox".into()), "0.7.0".into())
+        );
+        assert_eq!(
+            named("server_name:kiwi\r\nkiwi_version:2.1\r\nredis_version:7.2.0\r\n"),
+            (Flavor::Unknown, Some("kiwi".into()), "2.1".into())
+        );
+        // A gcc_version line names no server; KeyDB's INFO reads as Redis.
+        assert_eq!(
+            named("redis_version:6.3.4\r\ngcc_version:12.2.0\r\n"),
+            (Flavor::Redis, None, "6.3.4".into())
+        );
+        // A name that is not one, or no version: not named.
+        assert_eq!(named("redis_version:$(x)-1.0\r\n").1, None);
+        assert_eq!(named("foo_version:soon\r\n").1, None);
     }
 }

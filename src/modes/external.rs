@@ -162,6 +162,7 @@ fn status_from(settings: &Settings, address: &Address, report: ProbeReport) -> Q
         server: report.flavor.map(|flavor| ServerDescription {
             flavor,
             version: report.version.clone().unwrap_or_default(),
+            name: report.name.clone(),
             binary: None,
             bundled: false,
             outdated: None,

@@ -17,6 +17,10 @@ use crate::settings::paths::StorePaths;
 pub struct ServerDescription {
     pub flavor: Flavor,
     pub version: String,
+    /// The name a server we do not know by name gives itself (`flavor` is
+    /// `Unknown`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<String>,
     /// The Valkey bundled in this addon's platform package.

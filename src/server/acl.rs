@@ -154,6 +154,21 @@ pub const REFUSED: &[&str] = &[
     "KEYS",
 ];
 
+/// The top-level commands of [`ALLOWED`] that a server of `level` has
+/// (`client|setname` counts as `client`), lowercase, each once: the command set
+/// BullMQ and its clients need, which a server we do not know by name must show
+/// (`checks::requirements`).
+pub fn commands_at(level: [u16; 2]) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for (command, since) in ALLOWED {
+        let top = command.split('|').next().unwrap_or(command);
+        if *since <= level && !names.contains(&top) {
+            names.push(top);
+        }
+    }
+    names
+}
+
 /// Whether a server has the ACL features the two users need (`&*` channel rules:
 /// Redis 6.2). Valkey and Redict descend from Redis 7.2.
 pub fn supported(flavor: Flavor, version: &str) -> bool {
@@ -161,9 +176,13 @@ pub fn supported(flavor: Flavor, version: &str) -> bool {
 }
 
 /// The Redis command set a server has, as `[major, minor]`; `None` below 6.2.
+/// A server we do not know by name is held to 6.2's: the store runs on one only
+/// once it has shown that set (`checks::requirements`), and one that does not
+/// read these users from its config never starts.
 fn level(flavor: Flavor, version: &str) -> Option<[u16; 2]> {
     let level = match flavor {
         Flavor::Valkey | Flavor::Redict => [7, 2],
+        Flavor::Unknown => [6, 2],
         Flavor::Redis => {
             let v = version_key(version)?;
             let part = |i: usize| {
@@ -172,7 +191,7 @@ fn level(flavor: Flavor, version: &str) -> Option<[u16; 2]> {
             };
             [part(0), part(1)]
         }
-        Flavor::Dragonfly | Flavor::Unknown => return None,
+        Flavor::Dragonfly => return None,
     };
     (level >= [6, 2]).then_some(level)
 }

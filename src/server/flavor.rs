@@ -1,6 +1,8 @@
 //! What kind of server a binary or a running server is: Valkey, Redis, Redict (a
 //! Redis 7.2 fork, managed like Redis) or Dragonfly, and which version — read from
-//! `--version` lines here, from `INFO` in `checks::server_info`.
+//! `--version` lines here, from `INFO` in `checks::server_info`. A server we do not
+//! know by name (KeyDB, say) is `Unknown`, with the name it gives itself: it is
+//! used only once it has shown what the store needs (`checks::requirements`).
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +49,34 @@ pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
     version_key(&version).map(|_| (flavor, version))
 }
 
+/// What a server we do not know by name says it is, from `--version`: `(name,
+/// version)`. Two shapes are recognised, both of which name a *server*, so that an
+/// arbitrary program (`bash --version`) is never mistaken for one and started:
+/// - the Redis family's `<Name> server v=<version> sha=…` (KeyDB and other forks);
+/// - `<name>-server <version>` or `<name>-server v<version>` (as clap prints it,
+///   e.g. `ember-server 0.4.9`, `feox-server 0.7.0`).
+pub fn parse_unknown_version(text: &str) -> Option<(String, String)> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let mut words = line.split_whitespace();
+    let first = words.next()?;
+    let second = words.next()?;
+    let (name, version) = if second == "server" {
+        let version = words.find_map(|w| w.strip_prefix("v="))?;
+        (first, version)
+    } else if first.len() > "-server".len() && first.to_ascii_lowercase().ends_with("-server") {
+        (first, second.strip_prefix('v').unwrap_or(second))
+    } else {
+        return None;
+    };
+    // `1.2.3-rc1` and `1.2.3+build` compare as 1.2.3.
+    let version = version.split(['-', '+']).next().unwrap_or_default();
+    let printable = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    (printable && name.len() <= 64 && version_key(version).is_some())
+        .then(|| (name.to_string(), version.to_string()))
+}
+
 /// `"7.0.15"` → `[7, 0, 15]` for ordering; `None` if it is not a version.
 pub fn version_key(v: &str) -> Option<Vec<u32>> {
     let parts: Option<Vec<u32>> = v.split('.').map(|p| p.parse().ok()).collect();
@@ -77,6 +107,37 @@ mod tests {
         );
         assert_eq!(parse_version("bash, version 5"), None);
         assert_eq!(parse_version("Redis server v=garbage"), None);
+    }
+
+    #[test]
+    fn names_servers_we_do_not_know() {
+        let keydb =
+            "KeyDB server v=6.3.4 sha=7e7e5e57:0 malloc=jemalloc-5.2.1 bits=64 build=2aa1d8c4";
+        assert_eq!(parse_version(keydb), None);
+        assert_eq!(
+            parse_unknown_version(keydb),
+            Some(("KeyDB".into(), "6.3.4".into()))
+        );
+        assert_eq!(
+            parse_unknown_version("ember-server 0.4.9\n"),
+            Some(("ember-server".into(), "0.4.9".into()))
+        );
+        assert_eq!(
+            parse_unknown_version("feox-server v0.7.0-beta.1"),
+            Some(("feox-server".into(), "0.7.0".into()))
+        );
+        // Programs that are not servers, and servers that give no version.
+        for text in [
+            "GNU bash, version 5.2.15(1)-release (x86_64-pc-linux-gnu)",
+            "",
+            "-server 1.0",
+            "ember-server",
+            "ember-server unreleased",
+            "Some server without a version",
+            "$(rm) server v=1.0",
+        ] {
+            assert_eq!(parse_unknown_version(text), None, "{text:?}");
+        }
     }
 
     #[test]

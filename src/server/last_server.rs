@@ -162,6 +162,7 @@ mod tests {
             flavor: Flavor::Valkey,
             version: "9.1.2".into(),
             source: crate::server::binary::BinarySource::System,
+            name: None,
         };
         write(&paths, &b).unwrap();
         let last = read(&paths).unwrap();

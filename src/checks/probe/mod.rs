@@ -23,6 +23,7 @@ use crate::checks::clients;
 use crate::checks::health::{self, Health, printable};
 use crate::checks::redis_url;
 use crate::checks::report::{Check, ConnectionOptions};
+use crate::checks::requirements;
 use crate::checks::smoke::{self, Target};
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::server::flavor::Flavor;
@@ -58,6 +59,10 @@ pub struct ProbeReport {
     pub flavor: Option<Flavor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// The name a server we do not know by name gives itself (`flavor` is
+    /// `unknown`), e.g. `ember`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub cluster: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<String>,
@@ -145,6 +150,7 @@ pub async fn probe(endpoint: &Endpoint, options: &ProbeOptions) -> ProbeReport {
         redacted_url: redacted,
         flavor: known.map(|h| h.info.flavor),
         version: known.map(|h| h.info.version.clone()),
+        name: known.and_then(|h| h.info.name.clone()),
         cluster: health.as_ref().is_some_and(|h| h.cluster),
         persistence: health.as_ref().and_then(|h| h.persistence.clone()),
         policy: health.as_ref().and_then(|h| h.policy.clone()),
@@ -236,10 +242,26 @@ pub async fn server_checks(
 ) -> ClientResult<Health> {
     let left = || deadline.saturating_duration_since(Instant::now());
     client.set_timeout(left());
-    let mut health = health::check(client).await?;
+    let mut health = match health::check(client).await {
+        Ok(health) => health,
+        // A server we do not know by name may close the connection at a command it
+        // lacks: ask again one command at a time, to say what it lacks.
+        Err(e) => match requirements::one_by_one(target, deadline).await {
+            Some(health) => return Ok(health),
+            None => return Err(e),
+        },
+    };
     let answered = health.checks.first().is_some_and(|c| c.ok);
     if !answered {
         return Ok(health);
+    }
+    if health.info.flavor == Flavor::Unknown {
+        let label = health.info.label();
+        let lacks = requirements::check(client, &label, &mut health).await?;
+        if !lacks.is_empty() {
+            // The server check says all of it; a smoke test would only repeat it.
+            return Ok(health);
+        }
     }
     health.checks.push(cluster_check(health.cluster, prefix));
     if smoke {

@@ -443,6 +443,7 @@ fn running_status(
         server: Some(ServerDescription {
             flavor: info.flavor,
             version: info.version.clone(),
+            name: info.name.clone(),
             binary: None,
             bundled: false,
             outdated: None,

@@ -73,6 +73,7 @@ mod tests {
                 flavor: Flavor::Valkey,
                 version: "9.1.2".into(),
                 source: BinarySource::Bundled,
+                name: None,
             },
             sha256: sha.map(str::to_string),
             notice: None,

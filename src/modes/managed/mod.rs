@@ -8,6 +8,7 @@ pub mod ownership;
 pub mod start;
 mod status;
 pub mod stop;
+mod unknown_server;
 mod unreadable_data;
 pub mod upgrade;
 pub mod watch;

@@ -9,12 +9,14 @@ use crate::checks::client::{Client, ClientError};
 use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result, StoreError};
 use crate::files::write_replacing_volatile;
+use crate::modes::managed::unknown_server;
 use crate::modes::managed::unreadable_data;
 use crate::modes::own_store::info::connect_and_info;
 use crate::modes::own_store::port::{choose_port, is_explicit, port_in_use};
 use crate::modes::results::PortMove;
 use crate::server::binary::ServerBinary;
 use crate::server::config::{ServerConfig, ipv6_loopback_available};
+use crate::server::flavor::Flavor;
 use crate::server::last_server::LastServer;
 use crate::server::pidfile::{self, PidRecord};
 use crate::server::port;
@@ -86,8 +88,17 @@ pub async fn start(
         if !record.start_token.is_empty() {
             pidfile::write(&paths.pid_file, &record)?;
         }
-        match wait_ready(pid, port, secrets, deadline, &log_file, log_start).await {
-            Ok((client, info)) => {
+        let unknown = binary.flavor == Flavor::Unknown;
+        match wait_ready(pid, port, secrets, deadline, &log_file, log_start, unknown).await {
+            Ok((mut client, info)) => {
+                if unknown
+                    && let Err(refused) = unknown_server::vet(&mut client, binary, deadline).await
+                {
+                    // Ours, just started: stopped by its pid, its data left as it is.
+                    super::stop::stop_process(pid, None, Duration::from_secs(10)).await?;
+                    pidfile::remove(&paths.pid_file)?;
+                    return Err(refused);
+                }
                 let record = PidRecord {
                     run_id: info.run_id.clone(),
                     start_token: if record.start_token.is_empty() {
@@ -121,6 +132,9 @@ pub async fn start(
                     Failure::PortTaken => {
                         return Err(port_in_use(port, port_setting, &port::port_holder(port)));
                     }
+                    Failure::Exited(tail) if unknown => {
+                        return Err(unknown_server::exited(binary, &log_file, &tail));
+                    }
                     Failure::Exited(tail) => {
                         if let Some(e) =
                             unreadable_data::explain_exit(paths, binary, data_written_by, &tail)
@@ -140,6 +154,11 @@ pub async fn start(
                         // Ours, just spawned: safe to kill.
                         process::signal(pid, Signal::Kill);
                         super::stop::wait_exit(pid, Duration::from_secs(2)).await;
+                        if unknown {
+                            return Err(unknown_server::never_answered(
+                                binary, timeout, &log_file, &tail,
+                            ));
+                        }
                         return Err(StoreError::new(
                             ErrorCode::Timeout,
                             format!(
@@ -167,7 +186,9 @@ enum Failure {
 }
 
 /// Polls until the spawned server answers PONG after loading its data. The port
-/// opens before the AOF is loaded, so an open port alone proves nothing.
+/// opens before the AOF is loaded, so an open port alone proves nothing. The server
+/// must give our pid in INFO; one we do not know by name (`unknown`) may give none,
+/// as it already proved to be ours by accepting the store's admin password.
 async fn wait_ready(
     pid: u32,
     port: u16,
@@ -175,6 +196,7 @@ async fn wait_ready(
     deadline: Instant,
     log: &Path,
     log_start: u64,
+    unknown: bool,
 ) -> std::result::Result<(Client, ServerInfo), Failure> {
     let started = Instant::now();
     let mut pause = Duration::from_micros(250);
@@ -194,7 +216,10 @@ async fn wait_ready(
         }
         let attempt = (deadline - now).min(Duration::from_secs(1));
         match connect_and_info(port, secrets, attempt).await {
-            Ok((mut client, info)) if info.process_id == Some(pid) && !info.loading => {
+            Ok((mut client, info))
+                if (info.process_id == Some(pid) || unknown && info.process_id.is_none())
+                    && !info.loading =>
+            {
                 let pong: std::result::Result<String, _> = client.query(&redis::cmd("PING")).await;
                 match pong {
                     Ok(p) if p == "PONG" => return Ok((client, info)),

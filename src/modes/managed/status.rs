@@ -156,6 +156,7 @@ pub(super) fn running_status(
         server: Some(ServerDescription {
             flavor: info.flavor,
             version: info.version.clone(),
+            name: info.name.clone(),
             binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
             bundled: crate::server::binary::bundled::location().is_some_and(|b| b == record.binary),
             outdated: None,

@@ -21,6 +21,7 @@ fn choice(path: &str, flavor: Flavor, version: &str, sha256: Option<&str>) -> Ch
             flavor,
             version: version.into(),
             source: BinarySource::Path,
+            name: None,
         },
         sha256: sha256.map(str::to_string),
         notice: None,

@@ -107,6 +107,7 @@ pub fn verify(path: &Path, pin: &Pin, cache: &mut BinaryCache) -> Result<ServerB
         flavor: Flavor::Valkey,
         version,
         source: BinarySource::Bundled,
+        name: None,
     };
     if cache.verified(path, &pin.sha256) {
         return Ok(binary(pin.version.clone()));

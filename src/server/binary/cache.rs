@@ -93,6 +93,8 @@ impl BinaryCache {
         self.entries
             .iter()
             .find(|e| e.path == path && e.size == size && e.mtime_ns == mtime_ns)
+            // Kept for its sha256 only: the name it gives itself is not kept.
+            .filter(|e| e.flavor != Flavor::Unknown)
             .map(|e| (e.flavor, e.version.clone()))
     }
 

@@ -1,5 +1,7 @@
 //! One server binary: where it is, what it says it is (`--version`), and where we
-//! found it.
+//! found it. A binary that names a server we do not know (`KeyDB server v=6.3.4`)
+//! is kept as `Flavor::Unknown` with that name; whether it can hold the store is
+//! found out when it runs (`modes::managed::start`).
 
 pub mod bundled;
 pub mod cache;
@@ -12,7 +14,7 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::server::flavor::{Flavor, parse_version};
+use crate::server::flavor::{Flavor, parse_unknown_version, parse_version};
 
 /// Where we found a binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,6 +39,18 @@ pub struct ServerBinary {
     pub flavor: Flavor,
     pub version: String,
     pub source: BinarySource,
+    /// The name a server we do not know by name gives itself (`flavor` is
+    /// `Unknown`), e.g. `KeyDB`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl ServerBinary {
+    /// `valkey 9.1.2`, or for a server we do not know by name, `KeyDB 6.3.4`.
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
+        format!("{name} {}", self.version)
+    }
 }
 
 /// Runs `<path> --version` and reads flavor and version from its answer.
@@ -55,12 +69,22 @@ pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
             )
         })?;
     let text = String::from_utf8_lossy(&output.stdout);
-    let (flavor, version) = parse_version(&text).ok_or_else(|| {
+    if let Some((flavor, version)) = parse_version(&text) {
+        return Ok(ServerBinary {
+            path: path.to_path_buf(),
+            flavor,
+            version,
+            source,
+            name: None,
+        });
+    }
+    let (name, version) = parse_unknown_version(&text).ok_or_else(|| {
         let err = String::from_utf8_lossy(&output.stderr);
         StoreError::new(
             ErrorCode::BinaryIncompatible,
             format!(
-                "{} --version did not answer like a server: {}",
+                "{} --version did not answer like a server (a `<Name> server v=<version>` or \
+                 `<name>-server <version>` line): {}",
                 path.display(),
                 first_line(if text.trim().is_empty() { &err } else { &text })
             ),
@@ -68,9 +92,10 @@ pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
     })?;
     Ok(ServerBinary {
         path: path.to_path_buf(),
-        flavor,
+        flavor: Flavor::Unknown,
         version,
         source,
+        name: Some(name),
     })
 }
 

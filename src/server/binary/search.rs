@@ -252,10 +252,15 @@ fn inspect_cached(
             flavor,
             version,
             source,
+            name: None,
         });
     }
     let found = inspect(path, source)?;
-    cache.put(path, found.flavor, &found.version);
+    // The cache keeps flavor and version only: a server we do not know by name is
+    // asked again (it is only ever the `binary` option, given on purpose).
+    if found.flavor != Flavor::Unknown {
+        cache.put(path, found.flavor, &found.version);
+    }
     Ok(found)
 }
 
@@ -362,6 +367,7 @@ mod tests {
             flavor,
             version: version.into(),
             source,
+            name: None,
         }
     }
 
