@@ -33,7 +33,14 @@ export interface StoreOptions {
    * External mode with an empty `url`: the server's port (default 6379).
    */
   port?: number
-  /** An explicit valkey-server / redis-server to run instead of the detected one. */
+  /**
+   * An explicit valkey-server / redis-server / redict-server to run instead of the
+   * detected one. Another Redis-compatible server (KeyDB, say) is used only if its
+   * `--version` names a server, it reads the store's redis.conf, and once started it
+   * shows Lua with cjson and cmsgpack, AOF, noeviction and the Redis 6.2 commands;
+   * otherwise it is stopped and ensure rejects with `E_BINARY_INCOMPATIBLE` naming
+   * what it lacks.
+   */
   binary?: string
   /** `CLAUDE_MEM_QUEUE_REDIS_PREFIX`: the key prefix of the smoke test's namespace. */
   prefix?: string

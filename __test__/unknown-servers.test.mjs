@@ -159,7 +159,8 @@ test('as the managed store\'s binary, unknown servers are refused and leave noth
 
   const feox = server('feox')
   let err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: feox.bin, timeoutMs: 10000 }), 'E_BINARY_INCOMPATIBLE')
-  assert.match(err.message, /^feox-server 0\.7\.0 \(.*\) is not a server claude-mem-store knows by name, and it exited when started with the store's configuration file/)
+  assert.match(err.message, /^feox-server 0\.7\.0 \(.*\) is not a server claude-mem-store knows by name, and it exited when started with the store's configuration file: it does not read a redis\.conf/)
+  assert.match(err.message, /Last lines of .*redis-\d{4}-\d\d-\d\d\.log:\nerror: unexpected argument/)
   assert.match(err.message, /Use Valkey or Redis/)
   assert.deepEqual(processesOf(feox.bin), [], 'no feox-server left running')
 

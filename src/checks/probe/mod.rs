@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::checks::client::{Client, ClientResult, Endpoint};
+use crate::checks::client::{Client, ClientError, ClientResult, Endpoint};
 use crate::checks::clients;
 use crate::checks::health::{self, Health, printable};
 use crate::checks::redis_url;
@@ -246,6 +246,8 @@ pub async fn server_checks(
         Ok(health) => health,
         // A server we do not know by name may close the connection at a command it
         // lacks: ask again one command at a time, to say what it lacks.
+        // (A silent server, one that times out, is reported as it is.)
+        Err(e) if matches!(e, ClientError::Timeout) => return Err(e),
         Err(e) => match requirements::one_by_one(target, deadline).await {
             Some(health) => return Ok(health),
             None => return Err(e),
@@ -255,7 +257,9 @@ pub async fn server_checks(
     if !answered {
         return Ok(health);
     }
-    if health.info.flavor == Flavor::Unknown {
+    // A server that names itself but not as one we know. (One whose INFO says nothing,
+    // e.g. a cloud service that disables INFO, keeps the version warning.)
+    if health.info.flavor == Flavor::Unknown && health.info.name.is_some() {
         let label = health.info.label();
         let lacks = requirements::check(client, &label, &mut health).await?;
         if !lacks.is_empty() {

@@ -164,8 +164,9 @@ fn judge(health: &mut Health, label: &str, reply: &Value) -> Vec<String> {
 /// The health checks and COMMAND INFO asked one command at a time, each on a live
 /// connection, for a server that closes the connection at a command it lacks
 /// (FeOx 0.7.0 does at EVAL), where the one-pipeline check loses every reply.
-/// `None` unless INFO shows a server we do not know by name: any other server's
-/// broken exchange is reported as it is. Only called after such a break.
+/// `None` unless INFO names a server we do not know by name: any other server's
+/// broken exchange, and a server whose INFO says nothing, is reported as it is.
+/// Only called after such a break.
 pub async fn one_by_one(target: &Target<'_>, deadline: Instant) -> Option<Health> {
     let mut conn: Option<Client> = None;
     let mut replies = Vec::new();
@@ -174,7 +175,7 @@ pub async fn one_by_one(target: &Target<'_>, deadline: Instant) -> Option<Health
     }
     let (health_replies, command_info_reply) = replies.split_at(health::COMMANDS);
     let mut health = health::evaluate(health_replies);
-    if health.info.flavor != Flavor::Unknown {
+    if health.info.flavor != Flavor::Unknown || health.info.name.is_none() {
         return None;
     }
     let label = health.info.label();

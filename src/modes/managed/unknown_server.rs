@@ -52,14 +52,13 @@ pub async fn vet(
 
 /// The server exited while starting: most likely it does not read a redis.conf.
 pub fn exited(binary: &ServerBinary, log: &Path, tail: &str) -> StoreError {
-    refusal(
+    let refused = refusal(
         binary,
-        format!(
-            "it exited when started with the store's configuration file; it does not read a \
-             redis.conf, or not all of it. Last lines of {}:\n{tail}\n",
-            log.display()
-        ),
-    )
+        "it exited when started with the store's configuration file: it does not read a \
+         redis.conf, or not all of it"
+            .to_string(),
+    );
+    with_log(refused, log, tail)
 }
 
 /// The server never answered on the store's port with the store's password.
@@ -69,15 +68,25 @@ pub fn never_answered(
     log: &Path,
     tail: &str,
 ) -> StoreError {
-    refusal(
+    let refused = refusal(
         binary,
         format!(
             "it did not answer on the configured port with the configured password within {} ms \
-             (it was stopped); it may not read a redis.conf. Last lines of {}:\n{tail}\n",
-            waited.as_millis(),
-            log.display()
+             (it was stopped): it may not read a redis.conf",
+            waited.as_millis()
         ),
-    )
+    );
+    with_log(refused, log, tail)
+}
+
+/// The refusal, then the server's own words.
+fn with_log(mut refused: StoreError, log: &Path, tail: &str) -> StoreError {
+    refused.message = format!(
+        "{} Last lines of {}:\n{tail}",
+        refused.message,
+        log.display()
+    );
+    refused
 }
 
 fn refusal(binary: &ServerBinary, why: String) -> StoreError {
