@@ -143,7 +143,26 @@ function processesOf(bin) {
   })
 }
 
-test('as the managed store\'s binary, unknown servers are refused and leave nothing running or changed', async (t) => {
+test('as the binary of a new store, unknown servers are refused and leave nothing running', async (t) => {
+  const dataDir = tmpDataDir(t)
+  const feox = server('feox')
+  let err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: feox.bin, timeoutMs: 10000 }), 'E_BINARY_INCOMPATIBLE')
+  assert.match(err.message, /^feox-server 0\.7\.0 \(.*\) is not a server claude-mem-store knows by name, and it exited when started with the store's configuration file: it does not read a redis\.conf/)
+  assert.match(err.message, /Use Valkey or Redis/)
+  assert.match(err.message, /Last lines of .*redis-\d{4}-\d\d-\d\d\.log:\nerror: unexpected argument/)
+  assert.deepEqual(processesOf(feox.bin), [], 'no feox-server left running')
+
+  const ember = server('ember')
+  err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: ember.bin }), 'E_BINARY_INCOMPATIBLE')
+  assert.match(err.message, /ember-server --version did not answer like a server/)
+  assert.match(err.message, /unexpected argument '--version'/)
+  assert.deepEqual(processesOf(ember.bin), [], 'no ember-server left running')
+  const status = await addon.queueStoreStatus({ dataDir })
+  assert.equal(status.running, false)
+  assert.equal(fs.existsSync(status.paths.pidFile), false, 'no pid file left')
+})
+
+test('an unknown server is never started on another server\'s data: the data, settings and jobs stay', async (t) => {
   const valkey = FLAVORS.find((f) => f.bin)
   const dataDir = tmpDataDir(t)
   // A store with a job in it, stopped: the data the refused binaries must not touch.
@@ -158,21 +177,16 @@ test('as the managed store\'s binary, unknown servers are refused and leave noth
   const before = state()
 
   const feox = server('feox')
-  let err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: feox.bin, timeoutMs: 10000 }), 'E_BINARY_INCOMPATIBLE')
-  assert.match(err.message, /^feox-server 0\.7\.0 \(.*\) is not a server claude-mem-store knows by name, and it exited when started with the store's configuration file: it does not read a redis\.conf/)
-  assert.match(err.message, /Last lines of .*redis-\d{4}-\d\d-\d\d\.log:\nerror: unexpected argument/)
-  assert.match(err.message, /Use Valkey or Redis/)
-  assert.deepEqual(processesOf(feox.bin), [], 'no feox-server left running')
-
-  const ember = server('ember')
-  err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: ember.bin }), 'E_BINARY_INCOMPATIBLE')
-  assert.match(err.message, /--version did not answer like a server/)
-  assert.match(err.message, /unexpected argument '--version'/)
-  assert.deepEqual(processesOf(ember.bin), [], 'no ember-server left running')
+  const err = await rejectsWithCode(assert, addon.ensureQueueStoreStarted({ dataDir, binary: feox.bin }), 'E_DATA_INCOMPATIBLE')
+  assert.match(err.message, /^feox-server 0\.7\.0 \(.*\) cannot read this store's data/)
+  assert.match(err.message, new RegExp(`was last run by valkey ${first.server.version.replace(/\./g, '\\.')}`))
+  assert.match(err.message, /runs one only on data that same server wrote/)
+  assert.deepEqual(processesOf(feox.bin), [], 'no feox-server running')
+  const logs = fs.readdirSync(path.join(dataDir, 'logs')).map((f) => fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8')).join('')
+  assert.doesNotMatch(logs, /unexpected argument/, 'feox-server was never started (its usage error is not in the log)')
 
   assert.deepEqual(state(), before, 'data and settings unchanged')
   assert.equal(fs.existsSync(first.paths.pidFile), false, 'no pid file left')
-
   // And the store starts again on its own server, job kept.
   const again = await addon.ensureQueueStoreStarted({ dataDir, binary: valkey.bin })
   const c2 = new Redis({ ...again.connection, maxRetriesPerRequest: 1, retryStrategy: () => null })

@@ -27,6 +27,9 @@ pub struct LastServer {
     /// kept: `was_bundled` then tells by where the binary sits.
     #[serde(default)]
     pub bundled: bool,
+    /// The name a server we do not know by name gave in `--version` (`KeyDB`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl LastServer {
@@ -36,6 +39,7 @@ impl LastServer {
             flavor: binary.flavor,
             version: binary.version.clone(),
             bundled: binary.source == BinarySource::Bundled,
+            name: binary.name.clone(),
         }
     }
 
@@ -46,19 +50,20 @@ impl LastServer {
         self.bundled || looks_bundled(&self.binary)
     }
 
-    /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`.
+    /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`, `KeyDB 6.3.4 (…)`.
     pub fn describe(&self) -> String {
         format!(
             "{} {} ({})",
-            self.flavor.as_str(),
+            self.name.as_deref().unwrap_or(self.flavor.as_str()),
             self.version,
             self.binary.display()
         )
     }
 
-    /// Whether `binary` is the same server (same flavor and version; the path may differ).
+    /// Whether `binary` is the same server (same flavor, name and version; the path
+    /// may differ).
     pub fn is_same_server(&self, binary: &ServerBinary) -> bool {
-        self.flavor == binary.flavor && self.version == binary.version
+        self.flavor == binary.flavor && self.name == binary.name && self.version == binary.version
     }
 }
 
@@ -203,6 +208,7 @@ mod tests {
             flavor: Flavor::Valkey,
             version: "8.1.1".into(),
             bundled: false,
+            name: None,
         };
         assert!(!last.was_bundled(), "no build record, no addon");
         std::fs::write(valkey.join("valkey-server.json"), "{}").unwrap();

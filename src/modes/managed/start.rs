@@ -132,14 +132,14 @@ pub async fn start(
                     Failure::PortTaken => {
                         return Err(port_in_use(port, port_setting, &port::port_holder(port)));
                     }
-                    Failure::Exited(tail) if unknown => {
-                        return Err(unknown_server::exited(binary, &log_file, &tail));
-                    }
                     Failure::Exited(tail) => {
                         if let Some(e) =
                             unreadable_data::explain_exit(paths, binary, data_written_by, &tail)
                         {
                             return Err(e);
+                        }
+                        if unknown {
+                            return Err(unknown_server::exited(binary, &log_file, &tail));
                         }
                         return Err(StoreError::new(
                             ErrorCode::StartFailed,

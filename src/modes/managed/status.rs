@@ -10,6 +10,8 @@ use crate::checks::server_info::ServerInfo;
 use crate::error::{ErrorCode, Result};
 use crate::modes::own_store::login::client_endpoint;
 use crate::modes::results::{QueueStoreStatus, ServerDescription, StatusPaths};
+use crate::server::flavor::Flavor;
+use crate::server::last_server;
 use crate::server::pidfile::{self, PidFile, PidRecord};
 use crate::server::process;
 use crate::settings::Settings;
@@ -153,18 +155,89 @@ pub(super) fn running_status(
         url: Some(url),
         redacted_url: Some(redacted),
         connection: Some(ConnectionOptions::from_endpoint(&endpoint)),
-        server: Some(ServerDescription {
-            flavor: info.flavor,
-            version: info.version.clone(),
-            name: info.name.clone(),
-            binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
-            bundled: crate::server::binary::bundled::location().is_some_and(|b| b == record.binary),
-            outdated: None,
-        }),
+        server: Some(describe_server(paths, record, info)),
         persistence,
         policy,
         paths: StatusPaths::new(paths, record.log_file.as_deref()),
         checks,
         ..stopped_status(settings, paths)
+    }
+}
+
+/// The running server as its INFO says, unless it runs a binary that named itself
+/// as a server we do not know by name: KeyDB's INFO says only `redis_version`, its
+/// `--version` (kept in the record of the last server) says KeyDB.
+fn describe_server(paths: &StorePaths, record: &PidRecord, info: &ServerInfo) -> ServerDescription {
+    let mut server = ServerDescription {
+        flavor: info.flavor,
+        version: info.version.clone(),
+        name: info.name.clone(),
+        binary: Some(record.binary.display().to_string()).filter(|b| !b.is_empty()),
+        bundled: crate::server::binary::bundled::location().is_some_and(|b| b == record.binary),
+        outdated: None,
+    };
+    // Only a server that reads as Redis or as unknown can be one (a file read saved
+    // on every Valkey store's status).
+    if matches!(info.flavor, Flavor::Redis | Flavor::Unknown)
+        && let Some(last) = last_server::read(paths)
+        && last.flavor == Flavor::Unknown
+        && last.binary == record.binary
+    {
+        server.flavor = Flavor::Unknown;
+        server.name = last.name;
+        server.version = last.version;
+    }
+    server
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::server_info::parse_info;
+    use crate::server::binary::{BinarySource, ServerBinary};
+
+    #[test]
+    fn a_server_named_by_its_version_line_keeps_that_name_in_the_status() {
+        let dir = std::env::temp_dir().join(format!("cms-describe-{}", std::process::id()));
+        let paths = StorePaths::new(&dir);
+        std::fs::create_dir_all(&paths.server_data_dir).unwrap();
+        let keydb = ServerBinary {
+            path: PathBuf::from("/opt/keydb/bin/keydb-server"),
+            flavor: Flavor::Unknown,
+            version: "6.3.4".into(),
+            source: BinarySource::Option,
+            name: Some("KeyDB".into()),
+        };
+        last_server::write(&paths, &keydb).unwrap();
+        let record = PidRecord {
+            pid: 1,
+            port: 1,
+            started_at: 0,
+            start_token: String::new(),
+            run_id: String::new(),
+            binary: keydb.path.clone(),
+            version: "6.3.4".into(),
+            log_file: None,
+            sha256: None,
+        };
+        // KeyDB's INFO: redis_version only.
+        let info = ServerInfo::from_info(&parse_info("redis_version:6.3.4\r\n"));
+        let server = describe_server(&paths, &record, &info);
+        assert_eq!(
+            (
+                server.flavor,
+                server.name.as_deref(),
+                server.version.as_str()
+            ),
+            (Flavor::Unknown, Some("KeyDB"), "6.3.4")
+        );
+        // Another binary than the recorded one: INFO's word stands.
+        let other = PidRecord {
+            binary: PathBuf::from("/usr/bin/redis-server"),
+            ..record
+        };
+        let server = describe_server(&paths, &other, &info);
+        assert_eq!((server.flavor, server.name), (Flavor::Redis, None));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -8,6 +8,7 @@
 use crate::error::{ErrorCode, StoreError};
 use crate::server::binary::ServerBinary;
 use crate::server::data_format::{self, RdbFormat};
+use crate::server::flavor::Flavor;
 use crate::server::last_server::{self, LastServer};
 use crate::settings::paths::StorePaths;
 
@@ -19,6 +20,17 @@ pub fn check_before_start(
     binary: &ServerBinary,
     written_by: Option<&LastServer>,
 ) -> Result<(), StoreError> {
+    if binary.flavor == Flavor::Unknown
+        && has_data(paths)
+        && !written_by.is_some_and(|w| w.is_same_server(binary))
+    {
+        // Which formats and files it reads is unknown: KeyDB 6.3 (a Redis 6.2 fork)
+        // has no multi-part AOF and would start empty beside Valkey's appendonlydir.
+        let said = "It was not started: claude-mem-store does not know which data a server it does \
+                    not know by name can read, so it runs one only on data that same server wrote.";
+        let format = data_format::newest_in(&paths.server_data_dir).map(|(f, _)| f);
+        return Err(incompatible(paths, binary, written_by, format, said));
+    }
     let Some((format, file)) = data_format::newest_in(&paths.server_data_dir) else {
         return Ok(());
     };
@@ -56,6 +68,16 @@ pub fn explain_exit(
     Some(incompatible(paths, binary, written_by, format, &said))
 }
 
+/// Whether the server data dir holds anything besides the record of the last server.
+fn has_data(paths: &StorePaths) -> bool {
+    let Ok(entries) = std::fs::read_dir(&paths.server_data_dir) else {
+        return false;
+    };
+    entries
+        .flatten()
+        .any(|e| e.path() != paths.last_server_file)
+}
+
 fn incompatible(
     paths: &StorePaths,
     binary: &ServerBinary,
@@ -91,11 +113,10 @@ fn incompatible(
     StoreError::new(
         ErrorCode::DataIncompatible,
         format!(
-            "{} {} ({}) cannot read this store's data in {}: it {who}, whose data format it does not know. \
+            "{} ({}) cannot read this store's data in {}: it {who}, whose data format it does not know. \
              The data was not changed. {next} Do not run redis-check-aof --fix (or valkey-check-aof --fix) \
              on it: that would cut the data it cannot read. {said}",
-            binary.flavor.as_str(),
-            binary.version,
+            binary.label(),
             binary.path.display(),
             paths.server_data_dir.display()
         ),
