@@ -36,6 +36,6 @@ fn main() {
     }
     println!(
         "{}  {path}",
-        claude_mem_store::install::stream_to_file::hex(&hasher.finalize())
+        claude_mem_store::server::binary::sha256::hex(&hasher.finalize())
     );
 }

@@ -48,9 +48,9 @@ PINS=(
   "ember ember-server 0.4.9 1e136736ec0d7cc37b7ae3863feb30c7e9ec439fb9927ecbf5774ccbf4f0a7b6"
 )
 
-log()  { printf '[unknown-servers] %s\n' "$*" >&2; }
-warn() { printf '[unknown-servers] WARNING: %s\n' "$*" >&2; }
-die()  { printf '[unknown-servers] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=unknown-servers
+# shellcheck source=../lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/log.sh"
 
 for c in cargo sha256sum flock; do
   command -v "$c" >/dev/null || die "$c not found"

@@ -13,6 +13,7 @@ use tokio::io::AsyncWriteExt;
 use super::mirror::{is_loopback, redact};
 use super::progress::{Phase, Progress, ProgressEvent, Throttle};
 use crate::error::{ErrorCode, Result, StoreError};
+use crate::server::binary::sha256::hex;
 
 /// Attempts per file, and the pause before each retry (doubling).
 const ATTEMPTS: u32 = 4;
@@ -256,10 +257,6 @@ fn too_large(url: &Url, bytes: u64) -> StoreError {
             redact(url.as_str())
         ),
     )
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The hash in a published `.sha256`: `<hex>` or `<hex>  <file>` (sha256sum's

@@ -58,11 +58,9 @@ PINS=(
 NAPI_MIN=8
 
 # ------------------------------------------------------------------------- helpers
-log()  { printf '[node-lines] %s\n' "$*" >&2; }
-warn() { printf '[node-lines] WARNING: %s\n' "$*" >&2; }
-die()  { printf '[node-lines] ERROR: %s\n' "$*" >&2; exit 1; }
-now()  { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+LOG_TAG=node-lines
+# shellcheck source=../../lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/log.sh"
 
 for c in node npm tar sha256sum flock; do
   command -v "$c" >/dev/null || die "$c not found"

@@ -167,11 +167,9 @@ ZIG_SHA256="ea6cc5d87b033cf0aedfbc8f9549a908cae6c50ac31f1698188fa48a74524b54"
 LAYOUT=1
 
 # ------------------------------------------------------------------------- helpers
-log()  { printf '[runtimes] %s\n' "$*" >&2; }
-warn() { printf '[runtimes] WARNING: %s\n' "$*" >&2; }
-die()  { printf '[runtimes] ERROR: %s\n' "$*" >&2; exit 1; }
-now()  { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+LOG_TAG=runtimes
+# shellcheck source=../../lib/log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/log.sh"
 
 for c in node npm python3 apt-get dpkg-deb tar flock; do
   command -v "$c" >/dev/null || die "$c not found"
