@@ -117,8 +117,15 @@ export async function startServer(t, { flavor = 'redis', bin: given, args = [], 
     await killAndWait(child.pid)
     fs.rmSync(dir, { recursive: true, force: true })
   })
+  await waitForPong({ port, password }, `${flavor}-server on port ${port}`)
+  return { pid: child.pid, port, flavor, dir }
+}
+
+/** Waits until a server on loopback answers PING with PONG (`options`: ioredis's, e.g.
+ *  `{ port, password, tls }`), each try on a fresh connection. */
+export async function waitForPong(options, what) {
   await waitFor(async () => {
-    const c = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    const c = new Redis({ host: '127.0.0.1', ...options, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
     c.on('error', () => {})
     try {
       await c.connect()
@@ -128,8 +135,7 @@ export async function startServer(t, { flavor = 'redis', bin: given, args = [], 
     } finally {
       c.disconnect()
     }
-  }, `${flavor}-server on port ${port}`)
-  return { pid: child.pid, port, flavor, dir }
+  }, what)
 }
 
 /**

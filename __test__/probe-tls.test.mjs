@@ -7,7 +7,7 @@ import { spawn, execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 
-import { addon, Redis, FLAVORS, freePort, killAndWait, track, waitFor, tmpDataDir, which, rejectsWithCode, startServer } from './helpers.mjs'
+import { addon, FLAVORS, freePort, killAndWait, track, waitForPong, tmpDataDir, which, rejectsWithCode, startServer } from './helpers.mjs'
 
 const PASSWORD = 'tl5-Secret-pw'
 
@@ -42,18 +42,7 @@ async function startTlsServer(t, certs) {
   track(child.pid)
   t.after(() => killAndWait(child.pid))
   const ca = fs.readFileSync(certs.ca)
-  await waitFor(async () => {
-    const c = new Redis({ port, host: '127.0.0.1', password: PASSWORD, tls: { ca, servername: 'localhost' }, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    c.on('error', () => {})
-    try {
-      await c.connect()
-      return (await c.ping()) === 'PONG'
-    } catch {
-      return false
-    } finally {
-      c.disconnect()
-    }
-  }, `TLS redis-server on port ${port}`)
+  await waitForPong({ port, password: PASSWORD, tls: { ca, servername: 'localhost' } }, `TLS redis-server on port ${port}`)
   return { port, pid: child.pid }
 }
 

@@ -12,7 +12,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
-import { addon, Redis, freePort, tmpDataDir, track, waitFor, killAndWait, rejectsWithCode, FLAVORS } from './helpers.mjs'
+import { addon, Redis, freePort, tmpDataDir, track, waitForPong, killAndWait, rejectsWithCode, FLAVORS } from './helpers.mjs'
 
 const DIR = process.env.CMS_UNKNOWN_SERVERS_DIR || path.join(os.homedir(), '.cache', 'claude-mem-store', 'unknown-servers')
 const SERVERS = (() => {
@@ -39,18 +39,7 @@ async function start(t, bin, args) {
     await killAndWait(child.pid)
     fs.rmSync(dir, { recursive: true, force: true })
   })
-  await waitFor(async () => {
-    const c = new Redis({ port, host: '127.0.0.1', password: PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-    c.on('error', () => {})
-    try {
-      await c.connect()
-      return (await c.ping()) === 'PONG'
-    } catch {
-      return false
-    } finally {
-      c.disconnect()
-    }
-  }, `${path.basename(bin)} on port ${port}`)
+  await waitForPong({ port, password: PASSWORD }, `${path.basename(bin)} on port ${port}`)
   return { pid: child.pid, url: `redis://:${PASSWORD}@127.0.0.1:${port}` }
 }
 

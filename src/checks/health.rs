@@ -276,18 +276,9 @@ pub fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::test_replies::{bulk, error, pair};
     use redis::Value;
 
-    fn bulk(s: &str) -> Value {
-        Value::BulkString(s.as_bytes().to_vec())
-    }
-    fn pair(k: &str, v: &str) -> Value {
-        Value::Array(vec![bulk(k), bulk(v)])
-    }
-    fn error(text: &str) -> Value {
-        // A server's error reply as it arrives on the wire.
-        redis::parse_redis_value(format!("-{text}\r\n").as_bytes()).unwrap()
-    }
     fn lua_ok() -> Value {
         bulk(LUA_EXPECTED)
     }

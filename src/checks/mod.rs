@@ -15,4 +15,6 @@ pub mod report;
 pub mod requirements;
 pub mod server_info;
 pub mod smoke;
+#[cfg(test)]
+pub mod test_replies;
 pub mod tls;

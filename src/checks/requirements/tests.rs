@@ -2,17 +2,9 @@ use redis::Value;
 
 use super::*;
 use crate::checks::health::evaluate;
+use crate::checks::test_replies::{bulk, error, pair};
 use crate::server::flavor::Flavor;
 
-fn bulk(s: &str) -> Value {
-    Value::BulkString(s.as_bytes().to_vec())
-}
-fn pair(k: &str, v: &str) -> Value {
-    Value::Array(vec![bulk(k), bulk(v)])
-}
-fn error(text: &str) -> Value {
-    redis::parse_redis_value(format!("-{text}\r\n").as_bytes()).unwrap()
-}
 /// COMMAND INFO's reply where every command of the set exists but `missing`.
 fn command_info_reply(missing: &[&str]) -> Value {
     Value::Array(
