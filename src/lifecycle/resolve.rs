@@ -212,9 +212,8 @@ pub async fn resolve(
     if let Some(b) = binary {
         return Ok(Resolution {
             reason: format!(
-                "{} {} is installed at {}: claude-mem manages it as a private sidecar (call ensureQueueStoreStarted({{ mode: 'managed' }})).",
-                b.flavor.as_str(),
-                b.version,
+                "{} is installed at {}: claude-mem manages it as a private sidecar (call ensureQueueStoreStarted({{ mode: 'managed' }})).",
+                b.label(),
                 b.path.display()
             ),
             binary: Some(b),
@@ -279,9 +278,8 @@ fn prompt(
 ) -> Resolution {
     let managed_detail = match &binary {
         Some(b) => format!(
-            "run {} {} ({}) as claude-mem's private sidecar under ~/.claude-mem",
-            b.flavor.as_str(),
-            b.version,
+            "run {} ({}) as claude-mem's private sidecar under ~/.claude-mem",
+            b.label(),
             b.path.display()
         ),
         None => match (&plan.shell_command, plan.method) {
@@ -354,7 +352,7 @@ async fn local_binary(settings: &Settings) -> (Option<ServerBinary>, String) {
     .unwrap_or_else(|_| Err("binary detection failed".into()));
     match found {
         Ok(b) => {
-            let detail = format!("{} ({} {})", b.path.display(), b.flavor.as_str(), b.version);
+            let detail = format!("{} ({})", b.path.display(), b.label());
             (Some(b), detail)
         }
         Err(why) => (None, why),

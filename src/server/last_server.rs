@@ -50,14 +50,15 @@ impl LastServer {
         self.bundled || looks_bundled(&self.binary)
     }
 
-    /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`, `KeyDB 6.3.4 (…)`.
+    /// e.g. `valkey 9.1.2`, `KeyDB 6.3.4`.
+    pub fn label(&self) -> String {
+        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
+        format!("{name} {}", self.version)
+    }
+
+    /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`.
     pub fn describe(&self) -> String {
-        format!(
-            "{} {} ({})",
-            self.name.as_deref().unwrap_or(self.flavor.as_str()),
-            self.version,
-            self.binary.display()
-        )
+        format!("{} ({})", self.label(), self.binary.display())
     }
 
     /// Whether `binary` is the same server (same flavor, name and version; the path

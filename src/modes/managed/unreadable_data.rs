@@ -91,11 +91,10 @@ fn incompatible(
             format!("was last run by {}", w.describe()),
             format!(
                 "Start it with that server again: ensureQueueStoreStarted({{ binary: '{}' }}) or \
-                 `npx claude-mem-store up --binary {}` (install {} {} again if it is gone).",
+                 `npx claude-mem-store up --binary {}` (install {} again if it is gone).",
                 w.binary.display(),
                 w.binary.display(),
-                w.flavor.as_str(),
-                w.version
+                w.label()
             ),
         ),
         (None, Some(f)) => (

@@ -84,7 +84,9 @@ pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
             ErrorCode::BinaryIncompatible,
             format!(
                 "{} --version did not answer like a server (a `<Name> server v=<version>` or \
-                 `<name>-server <version>` line): {}",
+                 `<name>-server <version>` line): {}. The managed store runs a server that names \
+                 itself this way and reads a redis.conf: give the path of a valkey-server or \
+                 redis-server, or leave the binary option out and the bundled Valkey runs.",
                 path.display(),
                 first_line(if text.trim().is_empty() { &err } else { &text })
             ),

@@ -167,11 +167,10 @@ fn choose_binary(
     match (chosen, bundled_rejected) {
         (Ok((b, notice)), Some(rejected)) => {
             let said = format!(
-                "{} [{}]; {} {} ({}) runs instead",
+                "{} [{}]; {} ({}) runs instead",
                 rejected.message,
                 rejected.code,
-                b.flavor.as_str(),
-                b.version,
+                b.label(),
                 b.path.display()
             );
             Ok((
