@@ -87,7 +87,10 @@ export interface ServerDescription {
   /** `redict` is Redict (a Redis 7.2 fork), managed like Redis. */
   flavor: 'valkey' | 'redis' | 'redict' | 'dragonfly' | 'unknown'
   version: string
-  /** A server claude-mem-store does not know by name: the name its INFO gives. */
+  /**
+   * A server claude-mem-store does not know by name: the name it gives (the managed
+   * store: its `--version`, e.g. `KeyDB`; external and docker: its INFO, e.g. `ember`).
+   */
   name?: string
   /** The server binary (managed mode). */
   binary?: string
@@ -265,7 +268,7 @@ export interface ServerBinary {
   path: string
   /**
    * `unknown`: a server claude-mem-store does not know by name, given as the
-   * `binary` option (`KeyDB server v=6.3.4 …`, `ember-server 0.4.9`). It is used
+   * `binary` option (`KeyDB server v=6.3.4 …`, `feox-server 0.7.0`). It is used
    * only if it reads the store's redis.conf and, once started, shows what BullMQ
    * needs; otherwise it is stopped and ensure fails with `E_BINARY_INCOMPATIBLE`
    * naming what it lacks.

@@ -238,7 +238,8 @@ fn version_check(info: &ServerInfo, fields: &HashMap<String, String>) -> Check {
     let compared = match info.flavor {
         Flavor::Dragonfly => fields.get("redis_version").cloned().unwrap_or_default(),
         // Its own version says nothing of its Redis command set, which
-        // `checks::requirements` asks for and then puts in this check.
+        // `checks::requirements` asks for and then puts in this check (the probe,
+        // and the managed store when it starts one; an adopted store passed then).
         Flavor::Unknown if info.name.is_some() => return Check::pass("server", label),
         _ => info.version.clone(),
     };

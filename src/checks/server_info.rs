@@ -81,13 +81,23 @@ impl ServerInfo {
     }
 }
 
+/// `server_name` values of servers we know by name.
+const KNOWN: [&str; 4] = ["valkey", "redis", "redict", "dragonfly"];
+
 /// Fields that end in `_version` without naming the server.
 const NOT_A_SERVER_NAME: [&str; 9] = [
     "redis", "gcc", "lua", "openssl", "ssl", "tls", "glibc", "jemalloc", "rdb",
 ];
 
-/// `(name, version)` of a server we do not know by name, from its INFO.
+/// `(name, version)` of a server we do not know by name, from its INFO. Only when
+/// `redis_version` is missing or not a number: a numeric one makes it Redis of
+/// that version, whatever else its INFO says (a cloud service's own `*_version`
+/// field must not put a Redis under a stranger's rules).
 fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> {
+    let redis_version = fields.get("redis_version");
+    if redis_version.is_some_and(|v| version_key(v).is_some()) {
+        return None;
+    }
     let own_version = || {
         let mut named: Vec<(&String, &String)> = fields
             .iter()
@@ -99,7 +109,10 @@ fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> 
             .first()
             .map(|(k, v)| (k.trim_end_matches("_version").to_string(), v.to_string()))
     };
-    let (name, version) = match fields.get("server_name") {
+    let (name, version) = match fields
+        .get("server_name")
+        .filter(|n| !KNOWN.contains(&n.as_str()))
+    {
         Some(name) => (
             name.clone(),
             fields
@@ -111,7 +124,7 @@ fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> 
             Some(found) => found,
             // `redis_version:feox-0.7.0`: a name before the number.
             None => {
-                let (name, version) = fields.get("redis_version")?.rsplit_once('-')?;
+                let (name, version) = redis_version?.rsplit_once('-')?;
                 (name.to_string(), version.to_string())
             }
         },
@@ -180,8 +193,13 @@ mod tests {
             (Flavor::Unknown, Some("feox".into()), "0.7.0".into())
         );
         assert_eq!(
-            named("server_name:kiwi\r\nkiwi_version:2.1\r\nredis_version:7.2.0\r\n"),
+            named("server_name:kiwi\r\nkiwi_version:2.1\r\n"),
             (Flavor::Unknown, Some("kiwi".into()), "2.1".into())
+        );
+        // A numeric redis_version is Redis, whatever else INFO says.
+        assert_eq!(
+            named("redis_version:7.2.4\r\nvendor_version:1.0\r\nserver_name:kiwi\r\n"),
+            (Flavor::Redis, None, "7.2.4".into())
         );
         // A gcc_version line names no server; KeyDB's INFO reads as Redis.
         assert_eq!(

@@ -54,7 +54,10 @@ pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
 /// arbitrary program (`bash --version`) is never mistaken for one and started:
 /// - the Redis family's `<Name> server v=<version> sha=…` (KeyDB and other forks);
 /// - `<name>-server <version>` or `<name>-server v<version>` (as clap prints it,
-///   e.g. `ember-server 0.4.9`, `feox-server 0.7.0`).
+///   e.g. `feox-server 0.7.0`).
+///
+/// A server that calls itself Valkey, Redis, Redict or Dragonfly is not unknown:
+/// if `parse_version` could not read its line (`v=9.0.0-rc1`), it is refused.
 pub fn parse_unknown_version(text: &str) -> Option<(String, String)> {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
     let mut words = line.split_whitespace();
@@ -73,7 +76,10 @@ pub fn parse_unknown_version(text: &str) -> Option<(String, String)> {
     let printable = name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-    (printable && name.len() <= 64 && version_key(version).is_some())
+    let base = name.to_ascii_lowercase();
+    let base = base.strip_suffix("-server").unwrap_or(&base);
+    let known = ["valkey", "redis", "redict", "dragonfly"].contains(&base);
+    (printable && !known && name.len() <= 64 && version_key(version).is_some())
         .then(|| (name.to_string(), version.to_string()))
 }
 
@@ -135,6 +141,9 @@ mod tests {
             "ember-server unreleased",
             "Some server without a version",
             "$(rm) server v=1.0",
+            // Known names with a version parse_version cannot read: refused, not unknown.
+            "Valkey server v=9.0.0-rc1 sha=0",
+            "redis-server 7.2.4-custom",
         ] {
             assert_eq!(parse_unknown_version(text), None, "{text:?}");
         }

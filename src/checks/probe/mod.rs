@@ -248,9 +248,11 @@ pub async fn server_checks(
         // lacks: ask again one command at a time, to say what it lacks.
         // (A silent server, one that times out, is reported as it is.)
         Err(e) if matches!(e, ClientError::Timeout) => return Err(e),
+        // Only a verdict that it lacks something is kept: a server that breaks the
+        // exchange and yet has everything is reported as the broken exchange it is.
         Err(e) => match requirements::one_by_one(target, deadline).await {
-            Some(health) => return Ok(health),
-            None => return Err(e),
+            Some(health) if !health.all_ok() => return Ok(health),
+            _ => return Err(e),
         },
     };
     let answered = health.checks.first().is_some_and(|c| c.ok);
@@ -261,7 +263,7 @@ pub async fn server_checks(
     // e.g. a cloud service that disables INFO, keeps the version warning.)
     if health.info.flavor == Flavor::Unknown && health.info.name.is_some() {
         let label = health.info.label();
-        let lacks = requirements::check(client, &label, &mut health).await?;
+        let lacks = requirements::check(client, &label, &mut health).await;
         if !lacks.is_empty() {
             // The server check says all of it; a smoke test would only repeat it.
             return Ok(health);

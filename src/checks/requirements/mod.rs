@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use redis::Value;
 
-use crate::checks::client::{Client, ClientResult, value_text};
+use crate::checks::client::{Client, value_text};
 use crate::checks::health::{self, Health, printable};
 use crate::checks::report::Check;
 use crate::checks::smoke::Target;
@@ -134,19 +134,17 @@ pub fn server_check(label: &str, lacks: &[String]) -> Check {
 }
 
 /// For a server we do not know by name: asks COMMAND INFO (one more round trip),
-/// puts the verdict in `health`'s `server` check and returns what it lacks. Only
-/// a failed exchange is an `Err`.
-pub async fn check(
-    client: &mut Client,
-    label: &str,
-    health: &mut Health,
-) -> ClientResult<Vec<String>> {
+/// puts the verdict in `health`'s `server` check and returns what it lacks. A
+/// broken exchange counts as COMMAND INFO not answered.
+pub async fn check(client: &mut Client, label: &str, health: &mut Health) -> Vec<String> {
     // A pipeline keeps an error reply as a value: "unknown command" is an answer.
     let mut pipe = redis::pipe();
     pipe.add_command(command_info());
-    let replies = client.pipeline(&pipe).await?;
-    let reply = replies.into_iter().next().unwrap_or(Value::Nil);
-    Ok(judge(health, label, &reply))
+    let reply = match client.pipeline(&pipe).await {
+        Ok(replies) => replies.into_iter().next().unwrap_or(Value::Nil),
+        Err(e) => error_reply(&format!("the exchange broke ({e})")),
+    };
+    judge(health, label, &reply)
 }
 
 /// Puts the verdict on `health`, given COMMAND INFO's `reply`; returns what the

@@ -49,6 +49,8 @@ pub async fn start(
     binary_sha256: Option<&str>,
 ) -> Result<Started> {
     unreadable_data::check_before_start(paths, binary, data_written_by)?;
+    let unknown = binary.flavor == Flavor::Unknown;
+    let first_start = unknown_server::first_start(paths, binary, data_written_by);
     let deadline = Instant::now() + timeout;
     let mut avoid: Vec<u16> = Vec::new();
     let mut port_moved: Option<PortMove> = None;
@@ -88,15 +90,18 @@ pub async fn start(
         if !record.start_token.is_empty() {
             pidfile::write(&paths.pid_file, &record)?;
         }
-        let unknown = binary.flavor == Flavor::Unknown;
         match wait_ready(pid, port, secrets, deadline, &log_file, log_start, unknown).await {
             Ok((mut client, info)) => {
                 if unknown
                     && let Err(refused) = unknown_server::vet(&mut client, binary, deadline).await
                 {
-                    // Ours, just started: stopped by its pid, its data left as it is.
-                    super::stop::stop_process(pid, None, Duration::from_secs(10)).await?;
-                    pidfile::remove(&paths.pid_file)?;
+                    // Ours, just started: stopped by its pid. The pid file stays only if
+                    // it would not stop, so that a stop can still find it.
+                    let stopped = super::stop::stop_process(pid, None, Duration::from_secs(10));
+                    if stopped.await.is_ok() {
+                        pidfile::remove(&paths.pid_file)?;
+                        unknown_server::undo(paths, first_start.as_ref());
+                    }
                     return Err(refused);
                 }
                 let record = PidRecord {
@@ -138,7 +143,8 @@ pub async fn start(
                         {
                             return Err(e);
                         }
-                        if unknown {
+                        if first_start.is_some() {
+                            unknown_server::undo(paths, first_start.as_ref());
                             return Err(unknown_server::exited(binary, &log_file, &tail));
                         }
                         return Err(StoreError::new(
@@ -154,7 +160,8 @@ pub async fn start(
                         // Ours, just spawned: safe to kill.
                         process::signal(pid, Signal::Kill);
                         super::stop::wait_exit(pid, Duration::from_secs(2)).await;
-                        if unknown {
+                        if first_start.is_some() {
+                            unknown_server::undo(paths, first_start.as_ref());
                             return Err(unknown_server::never_answered(
                                 binary, timeout, &log_file, &tail,
                             ));

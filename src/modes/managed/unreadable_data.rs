@@ -8,7 +8,7 @@
 use crate::error::{ErrorCode, StoreError};
 use crate::server::binary::ServerBinary;
 use crate::server::data_format::{self, RdbFormat};
-use crate::server::flavor::Flavor;
+use crate::server::flavor::{Flavor, version_key};
 use crate::server::last_server::{self, LastServer};
 use crate::settings::paths::StorePaths;
 
@@ -20,14 +20,12 @@ pub fn check_before_start(
     binary: &ServerBinary,
     written_by: Option<&LastServer>,
 ) -> Result<(), StoreError> {
-    if binary.flavor == Flavor::Unknown
-        && has_data(paths)
-        && !written_by.is_some_and(|w| w.is_same_server(binary))
-    {
+    if binary.flavor == Flavor::Unknown && has_data(paths) && !ran_before(binary, written_by) {
         // Which formats and files it reads is unknown: KeyDB 6.3 (a Redis 6.2 fork)
         // has no multi-part AOF and would start empty beside Valkey's appendonlydir.
         let said = "It was not started: claude-mem-store does not know which data a server it does \
-                    not know by name can read, so it runs one only on data that same server wrote.";
+                    not know by name can read, so it runs one only on data that same server (or an \
+                    older version of it) wrote.";
         let format = data_format::newest_in(&paths.server_data_dir).map(|(f, _)| f);
         return Err(incompatible(paths, binary, written_by, format, said));
     }
@@ -68,8 +66,19 @@ pub fn explain_exit(
     Some(incompatible(paths, binary, written_by, format, &said))
 }
 
+/// Whether the record of the last server says `binary` ran this data: the same
+/// server, at this version or an older one (a server reads what its older
+/// versions wrote; the reverse is not certain).
+pub fn ran_before(binary: &ServerBinary, written_by: Option<&LastServer>) -> bool {
+    written_by.is_some_and(|w| {
+        w.flavor == binary.flavor
+            && w.name == binary.name
+            && version_key(&binary.version) >= version_key(&w.version)
+    })
+}
+
 /// Whether the server data dir holds anything besides the record of the last server.
-fn has_data(paths: &StorePaths) -> bool {
+pub fn has_data(paths: &StorePaths) -> bool {
     let Ok(entries) = std::fs::read_dir(&paths.server_data_dir) else {
         return false;
     };

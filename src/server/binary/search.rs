@@ -86,6 +86,9 @@ fn detect_in(
         // The same file reached twice (PATH and /usr/bin, or a symlink) is one binary.
         .filter(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
         .filter_map(|(p, source)| inspect_cached(&p, source, cache).ok())
+        // A server we do not know by name is run only when given as the binary
+        // option, on purpose (a KeyDB linked as redis-server is not picked up).
+        .filter(|b| b.flavor != Flavor::Unknown)
         .collect();
     found.sort_by(|a, b| {
         rank(a.flavor)
@@ -256,7 +259,7 @@ fn inspect_cached(
     }
     let found = inspect(path, source)?;
     // The cache keeps flavor and version only: a server we do not know by name is
-    // asked again (it is only ever the `binary` option, given on purpose).
+    // asked again (its name is not kept).
     if found.flavor != Flavor::Unknown {
         cache.put(path, found.flavor, &found.version);
     }
