@@ -37,7 +37,7 @@ const STORE = [
   { flag: '--url', value: 'URL', key: 'url', env: 'CLAUDE_MEM_REDIS_URL', help: 'redis:// or rediss:// URL of the server to use in external mode' },
   { flag: '--host', value: 'HOST', key: 'host', env: 'CLAUDE_MEM_REDIS_HOST', help: 'Host of the managed store (default 127.0.0.1, loopback only)' },
   { flag: '--port', ...num('PORT'), key: 'port', env: 'CLAUDE_MEM_REDIS_PORT', help: 'Port of the managed store (default: allocated once, then saved)' },
-  { flag: '--binary', value: 'PATH', key: 'binary', help: 'The valkey-server / redis-server to run' },
+  { flag: '--binary', value: 'PATH', key: 'binary', help: 'The valkey-server / redis-server to run (another Redis-compatible server only if it has what BullMQ needs)' },
   { flag: '--prefix', value: 'PREFIX', key: 'prefix', env: 'CLAUDE_MEM_QUEUE_REDIS_PREFIX', help: 'BullMQ key prefix claude-mem uses (default claude-mem\'s: claude_mem_<worker port>; sanitised as claude-mem does)' },
   { flag: '--ca-file', value: 'FILE', key: 'caFile', env: 'CLAUDE_MEM_REDIS_CA_FILE', help: 'PEM CA file to trust for rediss:// (external mode)' },
   { flag: '--timeout', ...num('MS'), key: 'timeoutMs', help: 'How long to wait for a start, a stop or an answer (default 15000)' },
