@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::server::flavor::{Flavor, version_key};
+use crate::server::flavor::{Flavor, is_known_name, is_server_name, label, version_key};
 
 pub fn parse_info(text: &str) -> HashMap<String, String> {
     text.lines()
@@ -20,8 +20,8 @@ pub fn parse_info(text: &str) -> HashMap<String, String> {
 pub struct ServerInfo {
     pub flavor: Flavor,
     pub version: String,
-    /// The name a server we do not know by name gives itself (`flavor` is
-    /// `Unknown`). A server whose INFO carries nothing but a numeric
+    /// The name a server we do not know by name gives itself; set only then
+    /// (`flavor` is `Unknown`), so `name.is_some()` is the test for such a server. A server whose INFO carries nothing but a numeric
     /// `redis_version` (KeyDB does this) reads as Redis of that version.
     pub name: Option<String>,
     pub run_id: String,
@@ -62,8 +62,7 @@ impl ServerInfo {
     /// `valkey 9.1.2`; for a server we do not know by name, the name it gives
     /// itself (`ember 0.4.9`).
     pub fn label(&self) -> String {
-        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
-        format!("{name} {}", self.version).trim_end().to_string()
+        label(self.flavor, self.name.as_deref(), &self.version)
     }
 
     fn with(flavor: Flavor, version: String, fields: &HashMap<String, String>) -> ServerInfo {
@@ -80,9 +79,6 @@ impl ServerInfo {
         }
     }
 }
-
-/// `server_name` values of servers we know by name.
-const KNOWN: [&str; 4] = ["valkey", "redis", "redict", "dragonfly"];
 
 /// Fields that end in `_version` without naming the server.
 const NOT_A_SERVER_NAME: [&str; 9] = [
@@ -109,10 +105,7 @@ fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> 
             .first()
             .map(|(k, v)| (k.trim_end_matches("_version").to_string(), v.to_string()))
     };
-    let (name, version) = match fields
-        .get("server_name")
-        .filter(|n| !KNOWN.contains(&n.as_str()))
-    {
+    let (name, version) = match fields.get("server_name").filter(|n| !is_known_name(n)) {
         Some(name) => (
             name.clone(),
             fields
@@ -130,12 +123,7 @@ fn unknown_server(fields: &HashMap<String, String>) -> Option<(String, String)> 
         },
     };
     let version = version.trim_start_matches('v').to_string();
-    let printable = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    };
-    let named = !name.is_empty() && name.len() <= 64 && printable(&name);
-    (named && version_key(&version).is_some()).then_some((name, version))
+    (is_server_name(&name) && version_key(&version).is_some()).then_some((name, version))
 }
 
 #[cfg(test)]

@@ -49,6 +49,30 @@ pub fn parse_version(text: &str) -> Option<(Flavor, String)> {
     version_key(&version).map(|_| (flavor, version))
 }
 
+/// What the servers we know by name call themselves, lowercase.
+const KNOWN_NAMES: [&str; 4] = ["valkey", "redis", "redict", "dragonfly"];
+
+/// Whether `name` (lowercase, without `-server`) is a server we know by name.
+pub fn is_known_name(name: &str) -> bool {
+    KNOWN_NAMES.contains(&name)
+}
+
+/// Whether `name`, as a server gives it, may name it in our messages and results:
+/// 1–64 characters of `A-Z a-z 0-9 - _ .` (nothing a terminal or a shell reads).
+pub fn is_server_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
+/// `valkey 9.1.2`; for a server we do not know by name, the name it gives itself
+/// (`KeyDB 6.3.4`).
+pub fn label(flavor: Flavor, name: Option<&str>, version: &str) -> String {
+    let name = name.unwrap_or(flavor.as_str());
+    format!("{name} {version}").trim_end().to_string()
+}
+
 /// What a server we do not know by name says it is, from `--version`: `(name,
 /// version)`. Two shapes are recognised, both of which name a *server*, so that an
 /// arbitrary program (`bash --version`) is never mistaken for one and started:
@@ -73,13 +97,9 @@ pub fn parse_unknown_version(text: &str) -> Option<(String, String)> {
     };
     // `1.2.3-rc1` and `1.2.3+build` compare as 1.2.3.
     let version = version.split(['-', '+']).next().unwrap_or_default();
-    let printable = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     let base = name.to_ascii_lowercase();
-    let base = base.strip_suffix("-server").unwrap_or(&base);
-    let known = ["valkey", "redis", "redict", "dragonfly"].contains(&base);
-    (printable && !known && name.len() <= 64 && version_key(version).is_some())
+    let known = is_known_name(base.strip_suffix("-server").unwrap_or(&base));
+    (is_server_name(name) && !known && version_key(version).is_some())
         .then(|| (name.to_string(), version.to_string()))
 }
 

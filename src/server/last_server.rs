@@ -52,8 +52,7 @@ impl LastServer {
 
     /// e.g. `valkey 9.1.2`, `KeyDB 6.3.4`.
     pub fn label(&self) -> String {
-        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
-        format!("{name} {}", self.version)
+        crate::server::flavor::label(self.flavor, self.name.as_deref(), &self.version)
     }
 
     /// e.g. `valkey 9.1.2 (/usr/bin/valkey-server)`.
@@ -163,13 +162,12 @@ mod tests {
         let paths = StorePaths::new(&d);
         std::fs::create_dir_all(&paths.server_data_dir).unwrap();
         assert_eq!(read(&paths), None);
-        let b = ServerBinary {
-            path: "/usr/bin/valkey-server".into(),
-            flavor: Flavor::Valkey,
-            version: "9.1.2".into(),
-            source: crate::server::binary::BinarySource::System,
-            name: None,
-        };
+        let b = ServerBinary::known(
+            Path::new("/usr/bin/valkey-server"),
+            Flavor::Valkey,
+            "9.1.2".into(),
+            crate::server::binary::BinarySource::System,
+        );
         write(&paths, &b).unwrap();
         let last = read(&paths).unwrap();
         assert!(last.is_same_server(&b));

@@ -261,7 +261,7 @@ pub async fn server_checks(
     }
     // A server that names itself but not as one we know. (One whose INFO says nothing,
     // e.g. a cloud service that disables INFO, keeps the version warning.)
-    if health.info.flavor == Flavor::Unknown && health.info.name.is_some() {
+    if health.info.name.is_some() {
         let label = health.info.label();
         let lacks = requirements::check(client, &label, &mut health).await;
         if !lacks.is_empty() {

@@ -12,13 +12,12 @@ use std::time::Instant;
 
 use redis::Value;
 
-use crate::checks::client::{Client, value_text};
+use crate::checks::client::{Client, ClientResult, value_text};
 use crate::checks::health::{self, Health, printable};
 use crate::checks::report::Check;
 use crate::checks::smoke::Target;
 use crate::error::ErrorCode;
 use crate::server::acl;
-use crate::server::flavor::Flavor;
 
 /// The command set asked for: Redis 6.2's, as BullMQ uses it.
 const LEVEL: [u16; 2] = [6, 2];
@@ -137,14 +136,20 @@ pub fn server_check(label: &str, lacks: &[String]) -> Check {
 /// puts the verdict in `health`'s `server` check and returns what it lacks. A
 /// broken exchange counts as COMMAND INFO not answered.
 pub async fn check(client: &mut Client, label: &str, health: &mut Health) -> Vec<String> {
-    // A pipeline keeps an error reply as a value: "unknown command" is an answer.
-    let mut pipe = redis::pipe();
-    pipe.add_command(command_info());
-    let reply = match client.pipeline(&pipe).await {
-        Ok(replies) => replies.into_iter().next().unwrap_or(Value::Nil),
+    let reply = match ask(client, &command_info()).await {
+        Ok(reply) => reply,
         Err(e) => error_reply(&format!("the exchange broke ({e})")),
     };
     judge(health, label, &reply)
+}
+
+/// One command's reply, an error reply included: a pipeline keeps it as a value
+/// ("unknown command" is an answer). Only a broken exchange is an `Err`.
+async fn ask(client: &mut Client, cmd: &redis::Cmd) -> ClientResult<Value> {
+    let mut pipe = redis::pipe();
+    pipe.add_command(cmd.clone());
+    let replies = client.pipeline(&pipe).await?;
+    Ok(replies.into_iter().next().unwrap_or(Value::Nil))
 }
 
 /// Puts the verdict on `health`, given COMMAND INFO's `reply`; returns what the
@@ -173,9 +178,8 @@ pub async fn one_by_one(target: &Target<'_>, deadline: Instant) -> Option<Health
     }
     let (health_replies, command_info_reply) = replies.split_at(health::COMMANDS);
     let mut health = health::evaluate(health_replies);
-    if health.info.flavor != Flavor::Unknown || health.info.name.is_none() {
-        return None;
-    }
+    // Only a server that named itself.
+    health.info.name.as_ref()?;
     let label = health.info.label();
     judge(&mut health, &label, &command_info_reply[0]);
     Some(health)
@@ -200,10 +204,8 @@ async fn ask_alone(
         return error_reply("the server could not be reached again after closing the connection");
     };
     client.set_timeout(left);
-    let mut pipe = redis::pipe();
-    pipe.add_command(cmd.clone());
-    match client.pipeline(&pipe).await {
-        Ok(replies) => replies.into_iter().next().unwrap_or(Value::Nil),
+    match ask(client, cmd).await {
+        Ok(reply) => reply,
         Err(e) => {
             *conn = None;
             error_reply(&format!(

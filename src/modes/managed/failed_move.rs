@@ -68,13 +68,12 @@ mod tests {
 
     fn choice(path: &str, sha: Option<&str>) -> Choice {
         Choice {
-            binary: ServerBinary {
-                path: path.into(),
-                flavor: Flavor::Valkey,
-                version: "9.1.2".into(),
-                source: BinarySource::Bundled,
-                name: None,
-            },
+            binary: ServerBinary::known(
+                std::path::Path::new(path),
+                Flavor::Valkey,
+                "9.1.2".into(),
+                BinarySource::Bundled,
+            ),
             sha256: sha.map(str::to_string),
             notice: None,
         }

@@ -51,14 +51,7 @@ pub fn undo(paths: &StorePaths, first: Option<&FirstStart>) {
     if !first.is_some_and(|f| f.data_dir_was_empty) {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(&paths.server_data_dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path == paths.last_server_file {
-            continue;
-        }
+    for path in unreadable_data::data_entries(paths) {
         let _ = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {

@@ -79,12 +79,20 @@ pub fn ran_before(binary: &ServerBinary, written_by: Option<&LastServer>) -> boo
 
 /// Whether the server data dir holds anything besides the record of the last server.
 pub fn has_data(paths: &StorePaths) -> bool {
+    !data_entries(paths).is_empty()
+}
+
+/// What the server data dir holds besides the record of the last server: what
+/// servers wrote there.
+pub fn data_entries(paths: &StorePaths) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(&paths.server_data_dir) else {
-        return false;
+        return Vec::new();
     };
     entries
         .flatten()
-        .any(|e| e.path() != paths.last_server_file)
+        .map(|e| e.path())
+        .filter(|p| *p != paths.last_server_file)
+        .collect()
 }
 
 fn incompatible(

@@ -16,13 +16,7 @@ fn record(binary: &str, version: &str, sha256: Option<&str>) -> PidRecord {
 
 fn choice(path: &str, flavor: Flavor, version: &str, sha256: Option<&str>) -> Choice {
     Choice {
-        binary: ServerBinary {
-            path: path.into(),
-            flavor,
-            version: version.into(),
-            source: BinarySource::Path,
-            name: None,
-        },
+        binary: ServerBinary::known(Path::new(path), flavor, version.into(), BinarySource::Path),
         sha256: sha256.map(str::to_string),
         notice: None,
     }

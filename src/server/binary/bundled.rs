@@ -102,13 +102,8 @@ pub fn find(cache: &mut BinaryCache) -> Option<Result<ServerBinary>> {
 /// Checks `path` against `pin` (hash, then a test run), unless the cache already
 /// holds this very file verified against it.
 pub fn verify(path: &Path, pin: &Pin, cache: &mut BinaryCache) -> Result<ServerBinary> {
-    let binary = |version: String| ServerBinary {
-        path: path.to_path_buf(),
-        flavor: Flavor::Valkey,
-        version,
-        source: BinarySource::Bundled,
-        name: None,
-    };
+    let binary =
+        |version: String| ServerBinary::known(path, Flavor::Valkey, version, BinarySource::Bundled);
     if cache.verified(path, &pin.sha256) {
         return Ok(binary(pin.version.clone()));
     }

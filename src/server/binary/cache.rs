@@ -93,7 +93,8 @@ impl BinaryCache {
         self.entries
             .iter()
             .find(|e| e.path == path && e.size == size && e.mtime_ns == mtime_ns)
-            // Kept for its sha256 only: the name it gives itself is not kept.
+            // A server we do not know by name is asked again: the cache keeps flavor
+            // and version, not the name it gives itself (its sha256 is still kept).
             .filter(|e| e.flavor != Flavor::Unknown)
             .map(|e| (e.flavor, e.version.clone()))
     }

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use serde::Serialize;
 
 use crate::error::{ErrorCode, Result, StoreError};
-use crate::server::flavor::{Flavor, parse_unknown_version, parse_version};
+use crate::server::flavor::{self, Flavor, parse_unknown_version, parse_version};
 
 /// Where we found a binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,10 +46,20 @@ pub struct ServerBinary {
 }
 
 impl ServerBinary {
+    /// A binary of a server we know by name.
+    pub fn known(path: &Path, flavor: Flavor, version: String, source: BinarySource) -> Self {
+        ServerBinary {
+            path: path.to_path_buf(),
+            flavor,
+            version,
+            source,
+            name: None,
+        }
+    }
+
     /// `valkey 9.1.2`, or for a server we do not know by name, `KeyDB 6.3.4`.
     pub fn label(&self) -> String {
-        let name = self.name.as_deref().unwrap_or(self.flavor.as_str());
-        format!("{name} {}", self.version)
+        flavor::label(self.flavor, self.name.as_deref(), &self.version)
     }
 }
 
@@ -70,13 +80,7 @@ pub fn inspect(path: &Path, source: BinarySource) -> Result<ServerBinary> {
         })?;
     let text = String::from_utf8_lossy(&output.stdout);
     if let Some((flavor, version)) = parse_version(&text) {
-        return Ok(ServerBinary {
-            path: path.to_path_buf(),
-            flavor,
-            version,
-            source,
-            name: None,
-        });
+        return Ok(ServerBinary::known(path, flavor, version, source));
     }
     let (name, version) = parse_unknown_version(&text).ok_or_else(|| {
         let err = String::from_utf8_lossy(&output.stderr);

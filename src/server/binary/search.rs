@@ -249,20 +249,10 @@ fn inspect_cached(
     cache: &mut BinaryCache,
 ) -> Result<ServerBinary> {
     if let Some((flavor, version)) = cache.get(path) {
-        return Ok(ServerBinary {
-            path: path.to_path_buf(),
-            flavor,
-            version,
-            source,
-            name: None,
-        });
+        return Ok(ServerBinary::known(path, flavor, version, source));
     }
     let found = inspect(path, source)?;
-    // The cache keeps flavor and version only: a server we do not know by name is
-    // asked again (its name is not kept).
-    if found.flavor != Flavor::Unknown {
-        cache.put(path, found.flavor, &found.version);
-    }
+    cache.put(path, found.flavor, &found.version);
     Ok(found)
 }
 
@@ -364,13 +354,7 @@ mod tests {
     }
 
     fn server(path: &str, flavor: Flavor, version: &str, source: BinarySource) -> ServerBinary {
-        ServerBinary {
-            path: path.into(),
-            flavor,
-            version: version.into(),
-            source,
-            name: None,
-        }
+        ServerBinary::known(Path::new(path), flavor, version.into(), source)
     }
 
     #[test]
