@@ -52,9 +52,7 @@ LOG_TAG=unknown-servers
 # shellcheck source=../lib/log.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/log.sh"
 
-for c in cargo sha256sum flock; do
-  command -v "$c" >/dev/null || die "$c not found"
-done
+need cargo sha256sum flock
 mkdir -p "$DIR/logs" || die "cannot create $DIR"
 DIR="$(cd "$DIR" && pwd)"
 exec 9>"$DIR/.lock"

@@ -62,9 +62,7 @@ LOG_TAG=node-lines
 # shellcheck source=../../lib/log.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/log.sh"
 
-for c in node npm tar sha256sum flock; do
-  command -v "$c" >/dev/null || die "$c not found"
-done
+need node npm tar sha256sum flock
 mkdir -p "$DIR" || die "cannot create $DIR"
 DIR="$(cd "$DIR" && pwd)"
 # Own downloads dir, log and lock: runtimes.sh (same cache root) may run beside this.

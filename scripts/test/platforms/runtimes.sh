@@ -171,9 +171,7 @@ LOG_TAG=runtimes
 # shellcheck source=../../lib/log.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../../lib/log.sh"
 
-for c in node npm python3 apt-get dpkg-deb tar flock; do
-  command -v "$c" >/dev/null || die "$c not found"
-done
+need node npm python3 apt-get dpkg-deb tar flock
 mkdir -p "$DIR" || die "cannot create $DIR"
 DIR="$(cd "$DIR" && pwd)"
 DL="$DIR/downloads" LOG="$DIR/logs/runtimes.log"
